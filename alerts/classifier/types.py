@@ -1,0 +1,88 @@
+"""Plain data types shared by the classifier, the bounce reader and processing.
+
+Nothing here imports Django: the classifier must run anywhere.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+class Persistence(str, enum.Enum):
+    PERMANENT = "permanent"
+    TRANSIENT = "transient"
+
+
+class Scope(str, enum.Enum):
+    EMAIL = "email"
+    MAILBOX = "mailbox"
+    PROFILE = "profile"
+
+
+class Level(str, enum.Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFORMATION = "information"
+
+
+class Stage(str, enum.Enum):
+    TCP = "tcp"
+    DNS = "dns"
+    TLS = "tls"
+    SMTP_CONNECT = "smtp-connect"
+    SMTP_AUTH = "smtp-auth"
+    SMTP_SEND = "smtp-send"
+    IMAP_CONNECT = "imap-connect"
+    IMAP_LOGIN = "imap-login"
+    IMAP_FETCH = "imap-fetch"
+    IMAP_APPEND = "imap-append"
+    POP3_CONNECT = "pop3-connect"
+    POP3_LOGIN = "pop3-login"
+    POP3_FETCH = "pop3-fetch"
+    DSN = "dsn"
+    EWS = "ews"
+    OTHER = "other"
+    SMTP = "smtp"
+    IMAP = "imap"
+    POP3 = "pop3"
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Describe one raw processing failure, as processing saw it.
+
+    ``exception`` is a Python exception class name ("SMTPRecipientsRefused",
+    "socket.gaierror", "ssl.SSLCertVerificationError", ...). ``reply_code`` is
+    an SMTP reply code; ``status`` an RFC 3463 enhanced status code.
+    """
+
+    stage: str
+    text: str = ""
+    reply_code: int | None = None
+    status: str | None = None
+    exception: str | None = None
+
+
+@dataclass(frozen=True)
+class Classification:
+    """Describe the decision the classifier took about one failure."""
+
+    persistence: Persistence
+    scope: Scope
+    level: Level
+    reason: str
+    status: str | None
+    reply_code: int | None
+    explanation: str
+    action: str
+    classifier_version: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return a JSON-ready dict of the decision."""
+        data = asdict(self)
+        for key in ("persistence", "scope", "level"):
+            data[key] = getattr(self, key).value
+        return data

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ServerprofilesConfig(AppConfig):
+    name = "serverprofiles"
+    verbose_name = "Server profiles"
