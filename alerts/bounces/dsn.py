@@ -11,6 +11,7 @@ Block = dict[str, str]
 
 _FIELD_RE = re.compile(r"^([A-Za-z][A-Za-z0-9-]*)\s*:\s*(.*)$")
 _SPACE_RE = re.compile(r"\s+")
+_RECIPIENT_FIELDS = {"final-recipient", "original-recipient", "action", "status"}
 
 
 def parse_blocks(text: str) -> list[Block]:
@@ -35,7 +36,11 @@ def parse_blocks(text: str) -> list[Block]:
         if match is None:
             continue
         name = match.group(1).lower()
-        if name in current:
+        if name in current and name in _RECIPIENT_FIELDS:
+            # A new recipient group that no blank line separates.
+            blocks.append(current)
+            current = {}
+        elif name in current:
             last = ""
             continue
         current[name] = match.group(2).strip()
@@ -49,19 +54,16 @@ def status_blocks(part: Message) -> list[Block]:
     """Return the field blocks of a (global-)delivery-status part."""
     payload = part.get_payload()
     if isinstance(payload, list):
-        blocks: list[Block] = []
+        chunks = []
         for sub in payload:
             if not isinstance(sub, Message):
                 continue
-            block: Block = {}
-            for name, value in sub.items():
-                block.setdefault(name.lower(), _SPACE_RE.sub(" ", header_text(value)))
+            fields = (f"{name}: {header_text(value)}" for name, value in sub.items())
+            chunks.append("\n".join(fields))
             tail = sub.get_payload()
-            if block:
-                blocks.append(block)
             if isinstance(tail, str) and tail.strip():
-                blocks.extend(parse_blocks(tail.replace("\r", "")))
-        return blocks
+                chunks.append(tail.replace("\r", ""))
+        return parse_blocks("\n\n".join(chunks))
     return parse_blocks(decode_bytes(part_bytes(part), "utf-8").replace("\r", ""))
 
 

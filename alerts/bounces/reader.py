@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from email.message import Message
 from pathlib import Path
 
-from . import dsn, text
+from . import dsn, ses, text
 from .classify import classify_recipient
 from .codes import find_reply_code, find_status, is_more_specific, status_from_reply
 from .message import (
@@ -51,6 +51,9 @@ _AUTO_REPLY_SUBJECT_RE = re.compile(
     re.I,
 )
 _ORIGINAL_MID_RE = re.compile(r"(?im)^\s*(?:original-)?message-id\s*:\s*(<[^<>\s]+>)")
+_EMBEDDED_STATUS_RE = re.compile(
+    r"(?im)^content-type:\s*message/(?:global-)?delivery-status.*\n(?:\S.*\n)*\n"
+)
 _CORRELATION_FIELDS = ("in-reply-to", "references", "subject", "from", "to", "date")
 
 
@@ -93,7 +96,15 @@ def _read(data: bytes) -> BounceReport:
     report.correlation = _correlation(original)
     report.original_message_id = _original_message_id(original, report_text, msg)
 
+    note = ses.parse_notification(body) if not parts.status else None
+    embedded = _embedded_status(body) if not parts.status else []
     if parts.feedback or _report_type(msg) == "feedback-report":
+        _fill_arf(report, parts, original)
+    elif note is not None:
+        ses.fill_report(report, note)
+    elif embedded and _fill_dsn(report, parts, report_text, embedded):
+        report.is_bounce, report.kind = True, "dsn"
+    elif _is_complaint(msg, report, parts):
         _fill_arf(report, parts, original)
     elif parts.status and _fill_dsn(report, parts, report_text):
         report.is_bounce, report.kind = True, "dsn"
@@ -181,8 +192,30 @@ def _original_message_id(
     return None
 
 
-def _fill_dsn(report: BounceReport, parts: _Parts, report_text: str) -> bool:
-    blocks = [b for part in parts.status for b in dsn.status_blocks(part)]
+def _embedded_status(body: str) -> list[dsn.Block]:
+    """Return delivery-status blocks pasted in a body that lost its MIME."""
+    match = _EMBEDDED_STATUS_RE.search(body)
+    if match is None:
+        return []
+    rest = body[match.end() :]
+    end = re.search(r"(?m)^--\S", rest)
+    return dsn.parse_blocks(rest[: end.start()] if end else rest)
+
+
+def _is_complaint(msg: Message, report: BounceReport, parts: _Parts) -> bool:
+    return parts.returned is not None and bool(
+        re.search(r"complaint|abuse report", report.subject, re.I)
+    )
+
+
+def _fill_dsn(
+    report: BounceReport,
+    parts: _Parts,
+    report_text: str,
+    blocks: list[dsn.Block] | None = None,
+) -> bool:
+    if blocks is None:
+        blocks = [b for part in parts.status for b in dsn.status_blocks(part)]
     per_message = blocks[0] if blocks else {}
     text_recipients = None
     for block in blocks:
@@ -209,7 +242,9 @@ def _fill_dsn(report: BounceReport, parts: _Parts, report_text: str) -> bool:
     return bool(report.recipients)
 
 
-def _dsn_recipient(address: str, block: dsn.Block, per_message: dsn.Block) -> BounceRecipient:
+def _dsn_recipient(
+    address: str, block: dsn.Block, per_message: dsn.Block
+) -> BounceRecipient:
     diagnostic = dsn.strip_type(block.get("diagnostic-code"))
     status = find_status(block.get("status", ""))
     inferred = False
@@ -233,8 +268,7 @@ def _dsn_recipient(address: str, block: dsn.Block, per_message: dsn.Block) -> Bo
         reply_code=reply,
         diagnostic=re.sub(r"\s+", " ", diagnostic).strip(),
         remote_mta=dsn.strip_type(block.get("remote-mta")) or None,
-        last_attempt=block.get("last-attempt-date")
-        or per_message.get("arrival-date"),
+        last_attempt=block.get("last-attempt-date") or per_message.get("arrival-date"),
         will_retry_until=block.get("will-retry-until"),
     )
 
@@ -249,11 +283,12 @@ def _looks_like_bounce(
     msg: Message, report: BounceReport, report_text: str, parts: _Parts
 ) -> bool:
     sender = get_header(msg, "from")
-    daemon = bool(_DAEMON_RE.search(sender)) or get_header(
-        msg, "return-path"
-    ).strip() in ("<>", "")
+    daemon = (
+        bool(_DAEMON_RE.search(sender))
+        or get_header(msg, "return-path").replace(" ", "") == "<>"
+    )
     subject = bool(_BOUNCE_SUBJECT_RE.search(report.subject))
-    body = bool(_BOUNCE_BODY_RE.search(report_text))
+    body = bool(_BOUNCE_BODY_RE.search(report_text) or find_status(report_text))
     if _AUTO_REPLY_SUBJECT_RE.search(report.subject) and not (subject and body):
         return False
     score = int(daemon) + int(subject) + int(body)
@@ -273,12 +308,28 @@ def _fill_text(
         if a
     }
     found = text.find_recipients(report_text, exclude)
+    failed = [
+        a.lower()
+        for a in text.ADDRESS_RE.findall(get_header(msg, "x-failed-recipients"))
+    ]
+    if failed:
+        by_address = {item.address: item for item in found}
+        found = [
+            by_address.get(a)
+            or text.TextRecipient(a, text.diagnostic_lines(report_text), None, None)
+            for a in dict.fromkeys(failed)
+        ]
     if not found:
         address = first_address(original.get("to", ""))
         if address:
-            found = [text.TextRecipient(address, text.diagnostic_lines(report_text),
-                                        find_status(report_text),
-                                        find_reply_code(report_text))]
+            found = [
+                text.TextRecipient(
+                    address,
+                    text.diagnostic_lines(report_text),
+                    find_status(report_text),
+                    find_reply_code(report_text),
+                )
+            ]
     delayed = text.is_delayed(report_text)
     for item in found:
         status, inferred = item.status, True
@@ -332,6 +383,4 @@ def _fill_auto_reply(report: BounceReport, msg: Message) -> None:
     report.is_bounce, report.kind = False, "auto-reply"
     address = first_address(get_header(msg, "from"))
     if address:
-        report.recipients.append(
-            BounceRecipient(recipient=address, action="delivered")
-        )
+        report.recipients.append(BounceRecipient(recipient=address, action="delivered"))

@@ -16,7 +16,7 @@ ADDR = (
     r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
     r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)+"
 )
-_ADDR_RE = re.compile(ADDR)
+_ADDR_RE = ADDRESS_RE = re.compile(ADDR)
 # A line announcing that the returned message (or its headers) follows.
 _SEPARATOR_RE = re.compile(
     r"copy of (?:the|your) (?:original )?message|original message follows"
@@ -40,11 +40,11 @@ _ADDRESS_ONLY_RE = re.compile(
 )
 _LEADING_ADDRESS_RE = re.compile(rf"^\s*[<\"']?({ADDR})[>\"']?(?:[\s:,\[(]|$)")
 _CONTEXT_ADDRESS_RE = re.compile(
-    r"(?:rcpt to:?|recipient(?:\(s\))?:|recipient address:|to:|address:"
+    r"\b(?:rcpt to:?|recipient(?:\(s\))?:|recipient address:|address:"
     r"|addresses:|delivered to:?|deliver(?:ing)? (?:your )?(?:mail|message)?"
     r"\s*to|could not be delivered to:?|mail address:|failed recipient:?"
     r"|unknown user:?|user unknown:?|not delivered to|was not delivered to:?"
-    r"|deliver to|mailbox:?|for)\s*\"?<?(" + ADDR + ")",
+    r"|deliver to|mailbox:?|for)\s*\"?<?(?<![\w.+/#-])(" + ADDR + ")",
     re.I,
 )
 _NOISE_LOCALPARTS = {"mailer-daemon", "postmaster", "mail.delivery.system"}
@@ -112,7 +112,7 @@ def find_recipients(report: str, exclude: set[str]) -> list[TextRecipient]:
     recipients = []
     for position, (address, start) in enumerate(found):
         end = found[position + 1][1] if position + 1 < len(found) else len(lines)
-        block = "\n".join(lines[start:max(end, start + 1)])
+        block = "\n".join(lines[start : max(end, start + 1)])
         if len(found) == 1 and not _has_signal(block, address):
             block = report
         recipients.append(_describe(address, block))
@@ -135,7 +135,7 @@ def _addresses(
                     candidates.insert(0, match.group(1))
         for address in candidates:
             address = address.lower().strip(".")
-            if address in seen or address in exclude:
+            if address in seen or (weak and address in exclude):
                 continue
             if weak and address.split("@")[0] in _NOISE_LOCALPARTS:
                 continue
@@ -146,9 +146,10 @@ def _addresses(
 
 def _has_signal(block: str, address: str) -> bool:
     rest = block.replace(address, "")
-    return bool(find_status(rest) or find_reply_code(rest)) or len(
-        re.sub(r"[\W\d_]+", "", rest.replace(address, ""))
-    ) > 25
+    return (
+        bool(find_status(rest) or find_reply_code(rest))
+        or len(re.sub(r"[\W\d_]+", "", rest.replace(address, ""))) > 25
+    )
 
 
 def _describe(address: str, block: str) -> TextRecipient:
