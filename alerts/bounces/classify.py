@@ -14,7 +14,13 @@ from alerts.classifier.reasons import Reason
 from alerts.classifier.types import Failure
 
 from .types import BounceRecipient
-from .wording import reason_from_status, reason_from_text
+from .wording import (
+    is_specific_status,
+    names_sender,
+    reason_from_status,
+    reason_from_text,
+    reason_from_weak_text,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +41,19 @@ def classify_recipient(recipient: BounceRecipient) -> None:
     text_reason = reason_from_text(recipient.diagnostic)
     classifier_reason = _reason_of(decision)
     status_reason = reason_from_status(recipient.status)
+    specific = status_reason if is_specific_status(recipient.status) else None
     if recipient.action in ("delivered", "relayed", "expanded"):
         reason: Reason | None = Reason.NOTICE
+    elif names_sender(recipient.status):
+        reason = Reason.SENDER_REJECTED
     else:
-        reason = text_reason or classifier_reason or status_reason
+        reason = (
+            text_reason
+            or classifier_reason
+            or specific
+            or reason_from_weak_text(recipient.diagnostic)
+            or status_reason
+        )
     recipient.reason = (reason or Reason.UNKNOWN).value
     recipient.scope = str(getattr(getattr(decision, "scope", None), "value", "email"))
     recipient.persistence = _persistence(recipient, decision)

@@ -18,6 +18,64 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
     for p, reason in [
         (r"virus|malware|infected", Reason.VIRUS_DETECTED),
         (
+            r"pipe to \||procmail|lock failure|error while writing|ldap server"
+            r"|mailer error|local delivery failed",
+            Reason.SERVER_ERROR,
+        ),
+        (
+            r"spam classification|classified as spam|detected as spam|spam detected"
+            r"|duplicate header|header error|protocol violation|policy violation"
+            r"|for policy reasons|because its content|content presents",
+            Reason.POLICY_REJECTED,
+        ),
+        (
+            r"frequency limited|connection frequency|receiving mail at a rate"
+            r"|too many connections|rate limit",
+            Reason.RATE_LIMITED,
+        ),
+        (
+            r"authentication checks? failed|authentication information"
+            r"|fails? to pass (?:spf|dkim|dmarc)",
+            Reason.SENDER_AUTHENTICATION,
+        ),
+        (
+            r"authentication required|authrequired|unauthenticated senders"
+            r"|must authenticate",
+            Reason.AUTHENTICATION_FAILED,
+        ),
+        (
+            r"recipient address rejected: access denied|no valid recipients"
+            r"|address couldn't be found|account that you tried to reach does not"
+            r" exist",
+            Reason.USER_UNKNOWN,
+        ),
+        (
+            r"name service error|host name lookup failure|dns lookup failure"
+            r"|dns (?:query|lookup) failed|host \S+ not found|domain is not reachable",
+            Reason.HOST_UNKNOWN,
+        ),
+        (
+            r"all hosts have been failing|still undelivered after"
+            r"|retry timeout exceeded|in the queue too long",
+            Reason.EXPIRED,
+        ),
+        (
+            r"did not accept our requests to connect|socket error"
+            r"|host not reachable|refused to talk to me",
+            Reason.NETWORK_ERROR,
+        ),
+        (
+            r"unroutable sender|\bfrom:? (?:domain|address) (?:is )?invalid"
+            r"|groups\.google\.com",
+            Reason.SENDER_REJECTED,
+        ),
+        (
+            r"use the smtp server of your isp|invalid ip for sending"
+            r"|unverifyable sending ip|user complaints|mismatches client ip",
+            Reason.BLOCKED,
+        ),
+        (r"not implemented|command unrecognized", Reason.PROTOCOL_ERROR),
+        (
             r"\b(?:spf|dkim|dmarc)\b|sender policy framework|unauthenticated email"
             r"|not authenticate the sender",
             Reason.SENDER_AUTHENTICATION,
@@ -28,7 +86,8 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
             r"|mailbox size limit|insufficient (?:disk )?space|disk quota"
             r"|storage (?:limit|allocation|space)|full mailbox|mailfolder is full"
             r"|not enough (?:storage|space)|mailbox has exceeded|mail ?box full"
-            r"|mailbox is over|user is over|quota limit|too much mail",
+            r"|mailbox is over|user is over|quota limit|too much mail"
+            r"|mailbox exceeded",
             Reason.MAILBOX_FULL,
         ),
         (
@@ -40,7 +99,8 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
         (
             r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited"
             r"|not allowed)|not permitted to relay|unable to relay"
-            r"|we do not relay|not a gateway|relay not permitted|no relaying",
+            r"|we do not relay|not a gateway|relay not permitted|no relaying"
+            r"|not (?:configured|allowed|permitted) to relay",
             Reason.RELAY_DENIED,
         ),
         (
@@ -57,11 +117,13 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
             r"|recipient address rejected: (?:user unknown|undeliverable)"
             r"|user (?:not|is not) (?:known|listed)|address unknown"
             r"|not (?:our|a) customer|does not have an account|unknown or illegal"
-            r"|invalid address|no longer valid|destination .{0,20}unknown",
+            r"|invalid address|no longer valid|destination .{0,20}unknown"
+            r"|does not exist",
             Reason.USER_UNKNOWN,
         ),
         (
-            r"disabled|suspended|inactive|deactivated|account (?:has been )?"
+            r"disabled|(?<!temporarily )suspended|inactive|deactivated"
+            r"|account (?:is |has been )?"
             r"(?:closed|locked|expired|blocked)|no longer (?:active|in use"
             r"|available)|is not active|has been terminated|frozen"
             r"|mailbox (?:is )?(?:closed|locked)",
@@ -99,11 +161,6 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
             Reason.SENDER_REJECTED,
         ),
         (
-            r"spam|junk|content|policy|rejected by|filter|bulk|unsolicited"
-            r"|prohibited|forbidden|refused|not accepted|denied|rejected",
-            Reason.POLICY_REJECTED,
-        ),
-        (
             r"retry time(?:out)? (?:not reached|exceeded)|expired|cannot send"
             r" message for|could not be delivered (?:with)?in|too long in (?:the )?"
             r"queue|maximum time|retry period|delivery (?:has )?(?:failed )?"
@@ -117,6 +174,7 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
         (
             r"timed? ?out|connection (?:refused|reset|lost|closed)|unreachable"
             r"|no route to host|could not connect|unable to connect"
+            r"|service (?:currently )?unavailable|service not available"
             r"|lost connection|network",
             Reason.NETWORK_ERROR,
         ),
@@ -132,6 +190,21 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
         ),
     ]
 ]
+
+# Broad words that only say "refused": weaker than a specific status code.
+_WEAK_RULES: list[tuple[re.Pattern[str], Reason]] = [
+    (
+        re.compile(
+            r"spam|junk|content|policy|rejected by|filter|bulk|unsolicited"
+            r"|prohibited|forbidden|refused|not accepted|denied|rejected",
+            re.I,
+        ),
+        Reason.POLICY_REJECTED,
+    )
+]
+
+# Status codes too broad to outrank the weak words above.
+_GENERIC_STATUS = {"0.0", "5.0", "7.0", "7.1", "4.0"}
 
 # RFC 3463 subject.detail -> reason; the class digit is read separately.
 _STATUS_REASONS: dict[str, Reason] = {
@@ -193,6 +266,24 @@ def reason_from_text(text: str) -> Reason | None:
         if pattern.search(text):
             return reason
     return None
+
+
+def reason_from_weak_text(text: str) -> Reason | None:
+    """Return the reason that only broad refusal words suggest, or None."""
+    for pattern, reason in _WEAK_RULES:
+        if pattern.search(text):
+            return reason
+    return None
+
+
+def is_specific_status(status: str | None) -> bool:
+    """Tell whether a status code names a cause rather than a refusal."""
+    return bool(status) and status.split(".", 1)[-1] not in _GENERIC_STATUS
+
+
+def names_sender(status: str | None) -> bool:
+    """Tell whether a status code is about the sender's address (X.1.7/8)."""
+    return bool(status) and status.split(".", 1)[-1] in ("1.7", "1.8")
 
 
 def reason_from_status(status: str | None) -> Reason | None:
