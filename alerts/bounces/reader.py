@@ -239,6 +239,8 @@ def _fill_dsn(
                 if found.reply_code and recipient.reply_code is None:
                     recipient.reply_code = found.reply_code
         report.recipients.append(recipient)
+    if len(report.recipients) == 1 and not report.recipients[0].diagnostic:
+        report.recipients[0].diagnostic = text.diagnostic_lines(report_text)
     return bool(report.recipients)
 
 

@@ -29,6 +29,12 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
             Reason.POLICY_REJECTED,
         ),
         (
+            r"ip reputation|user complaints|poor reputation"
+            r"|not accepting (?:any |network )?(?:mail|messages|connections)",
+            Reason.BLOCKED,
+        ),
+        (r"line limit exceeded|line too long", Reason.MESSAGE_TOO_LARGE),
+        (
             r"frequency limited|connection frequency|receiving mail at a rate"
             r"|too many connections|rate limit",
             Reason.RATE_LIMITED,
@@ -55,12 +61,12 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
             Reason.HOST_UNKNOWN,
         ),
         (
-            r"all hosts have been failing|still undelivered after"
-            r"|retry timeout exceeded|in the queue too long",
+            r"all hosts have been failing|still undelivered after",
             Reason.EXPIRED,
         ),
         (
             r"did not accept our requests to connect|socket error"
+            r"|(?:establish|open) an smtp connection"
             r"|host not reachable|refused to talk to me",
             Reason.NETWORK_ERROR,
         ),
@@ -162,6 +168,7 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
         ),
         (
             r"retry time(?:out)? (?:not reached|exceeded)|expired|cannot send"
+            r"|in the queue too long"
             r" message for|could not be delivered (?:with)?in|too long in (?:the )?"
             r"queue|maximum time|retry period|delivery (?:has )?(?:failed )?"
             r"(?:for|after) \d+|giving up",
