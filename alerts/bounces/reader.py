@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import dsn, ses, text
 from .classify import classify_recipient
-from .codes import find_reply_code, find_status, is_more_specific, status_from_reply
+from .codes import find_reply_code, find_status, status_from_reply
 from .message import (
     content_type,
     first_address,
@@ -251,9 +251,10 @@ def _dsn_recipient(
     status = find_status(block.get("status", ""))
     inferred = False
     from_text = find_status(diagnostic)
-    if status is None or is_more_specific(from_text, status):
-        if from_text:
-            status, inferred = from_text, True
+    # The remote server's own code in the diagnostic is more precise than
+    # the reporting MTA's summary (X.0.0, X.4.7, or a guess from the reply).
+    if from_text and (status is None or (from_text != status and from_text[0] == status[0])):
+        status, inferred = from_text, True
     reply = find_reply_code(diagnostic, status[0] if status else None)
     if status is None and reply is not None:
         status, inferred = status_from_reply(reply), True
@@ -317,8 +318,7 @@ def _fill_text(
     if failed:
         by_address = {item.address: item for item in found}
         found = [
-            by_address.get(a)
-            or text.TextRecipient(a, text.diagnostic_lines(report_text), None, None)
+            by_address.get(a) or text.describe(a, report_text)
             for a in dict.fromkeys(failed)
         ]
     if not found:

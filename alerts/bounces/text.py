@@ -115,7 +115,7 @@ def find_recipients(report: str, exclude: set[str]) -> list[TextRecipient]:
         block = "\n".join(lines[start : max(end, start + 1)])
         if len(found) == 1 and not _has_signal(block, address):
             block = report
-        recipients.append(_describe(address, block))
+        recipients.append(describe(address, block))
     return recipients
 
 
@@ -152,7 +152,8 @@ def _has_signal(block: str, address: str) -> bool:
     )
 
 
-def _describe(address: str, block: str) -> TextRecipient:
+def describe(address: str, block: str) -> TextRecipient:
+    """Return what ``block`` says about ``address``."""
     diagnostic = diagnostic_lines(block)
     status = find_status(diagnostic) or find_status(block)
     reply = find_reply_code(diagnostic, status[0] if status else None)

@@ -9,6 +9,7 @@ the reference wrong are listed in REFERENCE_DISPUTED with the reason.
 from __future__ import annotations
 
 import csv
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -33,8 +34,8 @@ REFERENCE_DISPUTED = {
 
 
 def _invented(status: str) -> bool:
-    """Tell Sisimai's invented codes for bounces that carry no status."""
-    return not status or status.startswith(("5.0.9", "5.9."))
+    """Tell Sisimai's invented codes (X.0.9xx, X.9.x) for code-less bounces."""
+    return not status or bool(re.match(r"^\d\.0\.9\d\d$|^\d\.9\.", status))
 
 
 def _expected() -> dict[str, list[dict[str, str]]]:
