@@ -193,3 +193,14 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
 }
+
+CELERY_BEAT_SCHEDULE = {
+    "sweep-unprocessed-failures": {
+        "task": "alerts.tasks.sweep_unprocessed",
+        "schedule": 60.0,
+    },
+    "purge-resolved-alerts": {
+        "task": "alerts.tasks.purge_resolved",
+        "schedule": 6 * 3600.0,
+    },
+}

@@ -1,0 +1,685 @@
+"""The one funnel from failure to alert.
+
+Processing, the bounce reader and the HTTP API all hand their failures to
+this module, and nothing else writes alerts. A failure is stored first (as a
+FailureRecord), then classified, escalated when a transient one keeps coming
+back, applied to the state of what it concerns (suspend, back off, mark an
+email failed) and finally grouped into an alert for the right people.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import IntegrityError, transaction
+from django.db.models import F, QuerySet, Subquery
+from django.utils import timezone
+
+from alertcenter.access import is_admin
+from alerts.choices import (
+    AlertKind,
+    AlertState,
+    AuditAction,
+    Level,
+    Persistence,
+    Scope,
+    SyncPromptKind,
+)
+from alerts.classifier import Failure, classify
+from alerts.classifier.reasons import REASON_LABELS, Reason
+from alerts.models import (
+    Alert,
+    AlertRecipient,
+    AlertSettings,
+    AuditEntry,
+    FailureRecord,
+    SyncPrompt,
+)
+from mailboxes.choices import Direction, ProcessingState
+from mailboxes.models import Email, Mailbox
+from serverprofiles.choices import ProfileState
+from serverprofiles.models import ServerProfile
+
+logger = logging.getLogger(__name__)
+
+INCOMING_STAGE_PREFIXES = ("imap", "pop3")
+OUTGOING_STAGE_PREFIXES = ("smtp",)
+DETAIL_LIMIT = 4000
+
+
+@dataclass
+class Subject:
+    """What one failure is about, completed from whatever was reported."""
+
+    profile: ServerProfile | None
+    mailbox: Mailbox | None
+    email: Email | None
+
+
+def stage_direction(stage: str) -> str | None:
+    """Return the direction a stage belongs to, or None when it is generic."""
+    if stage.startswith(INCOMING_STAGE_PREFIXES):
+        return Direction.INCOMING
+    if stage.startswith(OUTGOING_STAGE_PREFIXES):
+        return Direction.OUTGOING
+    return None
+
+
+def backoff_delay(failures: int, settings: AlertSettings) -> timedelta:
+    """Return the wait after the given number of consecutive transient failures:
+    doubling from the base, capped."""
+    exponent = min(max(failures - 1, 0), 20)
+    seconds = min(
+        settings.backoff_base_seconds * 2**exponent, settings.backoff_cap_seconds
+    )
+    return timedelta(seconds=seconds)
+
+
+# -- entry points ------------------------------------------------------------
+
+
+def report_failure(
+    *,
+    source: str,
+    stage: str,
+    text: str = "",
+    reply_code: int | None = None,
+    status: str = "",
+    exception: str = "",
+    recipient: str = "",
+    mailbox: Mailbox | None = None,
+    profile: ServerProfile | None = None,
+    email: Email | None = None,
+    occurred_at: datetime | None = None,
+    submitted_by: User | None = None,
+) -> Alert | None:
+    """Store one failure and run it through the funnel now; return its alert."""
+    record = FailureRecord.objects.create(
+        source=source,
+        occurred_at=occurred_at or timezone.now(),
+        stage=stage,
+        text=text,
+        reply_code=reply_code,
+        status=status or "",
+        exception=exception or "",
+        recipient=recipient,
+        mailbox=mailbox,
+        profile=profile,
+        email=email,
+        submitted_by=submitted_by,
+    )
+    return process_failure_record(record.pk)
+
+
+def process_failure_record(record_id: int) -> Alert | None:
+    """Classify one stored failure and apply it; do nothing if it was done."""
+    with transaction.atomic():
+        record = (
+            FailureRecord.objects.select_for_update()
+            .filter(pk=record_id, processed_at__isnull=True)
+            .first()
+        )
+        if record is None:
+            return None
+        alert = _apply(record)
+        record.processed_at = timezone.now()
+        record.alert = alert
+        record.save(update_fields=["classification", "processed_at", "alert"])
+    return alert
+
+
+def _apply(record: FailureRecord) -> Alert | None:
+    settings = AlertSettings.load()
+    decision = classify(
+        Failure(
+            stage=record.stage,
+            text=record.text,
+            reply_code=record.reply_code,
+            status=record.status or None,
+            exception=record.exception or None,
+        )
+    ).as_dict()
+    subject = _complete_subject(record, decision["scope"])
+    if decision["persistence"] == Persistence.TRANSIENT:
+        _count_transient(subject, decision, settings)
+    record.classification = decision
+
+    _change_state(subject, decision, record.stage, settings)
+    if not settings.writes_level(decision["level"]):
+        return None
+    alert = _write_failure_alert(record, subject, decision, settings)
+    _queue_notification(alert, settings)
+    return alert
+
+
+def _complete_subject(record: FailureRecord, scope: str) -> Subject:
+    email = record.email
+    mailbox = record.mailbox or (email.mailbox if email else None)
+    profile = record.profile or (mailbox.profile if mailbox else None)
+    if scope == Scope.PROFILE:
+        return Subject(profile, mailbox, None)
+    if scope == Scope.MAILBOX:
+        return Subject(profile, mailbox, None)
+    return Subject(profile, mailbox, email)
+
+
+# -- escalation and state ----------------------------------------------------
+
+
+def _count_transient(
+    subject: Subject, decision: dict[str, Any], settings: AlertSettings
+) -> None:
+    """Count a transient failure on what it concerns; at the limit, record it
+    as permanent with everything permanence brings."""
+    limit = settings.transient_attempts_before_permanent
+    reason = decision["reason"]
+    if decision["scope"] == Scope.EMAIL and subject.email is not None:
+        failures = subject.email.attempts
+    else:
+        target = _state_holder(subject, decision["scope"])
+        if target is None:
+            return
+        target = type(target).objects.select_for_update().get(pk=target.pk)
+        if target.failure_reason == reason:
+            target.consecutive_failures += 1
+        else:
+            target.consecutive_failures = 1
+            target.failure_reason = reason
+        target.backoff_until = timezone.now() + backoff_delay(
+            target.consecutive_failures, settings
+        )
+        fields = ["consecutive_failures", "failure_reason", "backoff_until"]
+        if isinstance(target, Mailbox) and not target.is_suspended:
+            target.processing_state = ProcessingState.BACKOFF
+            fields.append("processing_state")
+        target.save(update_fields=fields)
+        _sync_instance(subject, target)
+        failures = target.consecutive_failures
+
+    if limit and failures >= limit:
+        decision["persistence"] = Persistence.PERMANENT
+        decision["level"] = Level.ERROR
+        decision["escalated"] = True
+        decision["explanation"] = (
+            f"{decision['explanation']} It failed {failures} times in a row "
+            f"(the limit is {limit}), so it is now treated as permanent."
+        ).strip()
+
+
+def _state_holder(subject: Subject, scope: str) -> Mailbox | ServerProfile | None:
+    if scope == Scope.PROFILE:
+        return subject.profile
+    return subject.mailbox or subject.profile
+
+
+def _sync_instance(subject: Subject, fresh: Mailbox | ServerProfile) -> None:
+    if isinstance(fresh, Mailbox):
+        subject.mailbox = fresh
+    else:
+        subject.profile = fresh
+
+
+def _change_state(
+    subject: Subject, decision: dict[str, Any], stage: str, settings: AlertSettings
+) -> None:
+    """Apply what a failure means for processing: suspend, or mark failed."""
+    scope = decision["scope"]
+    permanent = decision["persistence"] == Persistence.PERMANENT
+    reason = decision["reason"]
+
+    if scope == Scope.EMAIL:
+        if subject.email is not None and permanent:
+            subject.email.mark_failed(_detail_line(decision, reason))
+        return
+    if not permanent:
+        return
+    if scope == Scope.MAILBOX and subject.mailbox is not None:
+        subject.mailbox.suspend(reason, stage_direction(stage))
+    elif scope == Scope.PROFILE and subject.profile is not None:
+        subject.profile.suspend(reason)
+        Mailbox.objects.filter(profile=subject.profile).update(
+            processing_state=ProcessingState.SUSPENDED,
+            suspended_reason=f"profile: {reason}",
+            suspended_at=timezone.now(),
+        )
+
+
+def _detail_line(decision: dict[str, Any], reason: str) -> str:
+    code = decision.get("status") or decision.get("reply_code") or ""
+    return f"{REASON_LABELS.get(Reason(reason), reason)} {code}".strip()
+
+
+# -- alerts ------------------------------------------------------------------
+
+
+def _group_key(scope: str, subject: Subject, reason: str, persistence: str) -> str:
+    if scope == Scope.EMAIL and subject.email is not None:
+        about = f"email:{subject.email.pk}"
+    elif scope in (Scope.EMAIL, Scope.MAILBOX) and subject.mailbox is not None:
+        about = f"mailbox:{subject.mailbox.pk}"
+    elif subject.profile is not None:
+        about = f"profile:{subject.profile.pk}"
+    else:
+        about = "global"
+    return f"{scope}|{about}|{reason}|{persistence}"
+
+
+def _message(scope: str, subject: Subject, reason: str, record: FailureRecord) -> str:
+    label = REASON_LABELS.get(Reason(reason), reason.replace("_", " ").capitalize())
+    if scope == Scope.EMAIL:
+        about = record.recipient or (subject.email.subject if subject.email else "")
+        about = about or (subject.mailbox.address if subject.mailbox else "")
+    elif scope == Scope.MAILBOX and subject.mailbox is not None:
+        about = subject.mailbox.address
+    elif subject.profile is not None:
+        about = f"profile {subject.profile.name}"
+    else:
+        about = ""
+    return f"{label}: {about}"[:300] if about else label
+
+
+def _write_failure_alert(
+    record: FailureRecord,
+    subject: Subject,
+    decision: dict[str, Any],
+    settings: AlertSettings,
+) -> Alert:
+    scope = decision["scope"]
+    reason = decision["reason"]
+    persistence = decision["persistence"]
+    key = _group_key(scope, subject, reason, persistence)
+    if persistence == Persistence.PERMANENT:
+        # The transient alert of the same cause is superseded by this one.
+        _resolve(
+            Alert.objects.active().filter(
+                group_key=_group_key(scope, subject, reason, Persistence.TRANSIENT)
+            ),
+            None,
+            "Escalated to permanent",
+        )
+    fields = {
+        "kind": AlertKind.FAILURE,
+        "level": decision["level"],
+        "persistence": persistence,
+        "scope": scope,
+        "reason": reason,
+        "message": _message(scope, subject, reason, record),
+        "stage": record.stage[:20],
+        "status_code": (decision.get("status") or "")[:16],
+        "reply_code": decision.get("reply_code"),
+        "detail": record.text[:DETAIL_LIMIT],
+        "explanation": decision.get("explanation", ""),
+        "action": decision.get("action", ""),
+        "classifier_version": decision.get("classifier_version", ""),
+        "profile": subject.profile,
+        "mailbox": subject.mailbox,
+        "email": subject.email,
+    }
+    alert = upsert_alert(key, fields, record.occurred_at)
+    _address(alert, subject, scope, persistence, settings)
+    return alert
+
+
+def upsert_alert(key: str, fields: dict[str, Any], seen_at: datetime) -> Alert:
+    """Return the active alert of this group, created or with its count raised.
+
+    The partial unique index on active group keys makes two workers that meet
+    the same failure at once end with one alert and a count of two: the loser
+    of the insert race falls back to the update.
+    """
+    repeat = {
+        "count": F("count") + 1,
+        "last_seen": seen_at,
+        "detail": fields["detail"],
+        "level": fields["level"],
+    }
+    for _attempt in range(5):
+        active = Alert.objects.filter(group_key=key, state=AlertState.ACTIVE)
+        if active.update(**repeat):
+            return active.get()
+        try:
+            with transaction.atomic():
+                return Alert.objects.create(
+                    group_key=key, first_seen=seen_at, last_seen=seen_at, **fields
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError(f"could not write the alert of group {key}")
+
+
+def _address(
+    alert: Alert,
+    subject: Subject,
+    scope: str,
+    persistence: str,
+    settings: AlertSettings,
+) -> None:
+    """Give the alert to the people who must see it, again to those who had
+    deleted their copy."""
+    wanted: dict[int, bool] = {}
+    if scope == Scope.PROFILE and subject.profile is not None:
+        wanted[subject.profile.owner_id] = True
+        if settings.notify_mailbox_owners_of_profile_errors:
+            affected = Mailbox.objects.filter(profile=subject.profile)
+            if persistence != Persistence.PERMANENT and subject.mailbox is not None:
+                affected = affected.filter(pk=subject.mailbox.pk)
+            for owner_id in affected.values_list("owner_id", flat=True).distinct():
+                wanted.setdefault(owner_id, False)
+    elif subject.mailbox is not None:
+        wanted[subject.mailbox.owner_id] = True
+    elif subject.profile is not None:
+        wanted[subject.profile.owner_id] = True
+
+    for user_id, action_required in wanted.items():
+        copy, created = AlertRecipient.objects.get_or_create(
+            alert=alert, user_id=user_id, defaults={"action_required": action_required}
+        )
+        if not created and (copy.deleted_at or copy.action_required != action_required):
+            copy.deleted_at = None
+            copy.action_required = copy.action_required or action_required
+            copy.save(update_fields=["deleted_at", "action_required"])
+
+
+def write_notice(
+    message: str,
+    *,
+    reason: str = Reason.NOTICE,
+    scope: str = Scope.MAILBOX,
+    mailbox: Mailbox | None = None,
+    profile: ServerProfile | None = None,
+    email: Email | None = None,
+    detail: str = "",
+    kind: str = AlertKind.NOTICE,
+    group: str | None = None,
+) -> Alert | None:
+    """Write an information alert (good news or a notice) for the owners."""
+    settings = AlertSettings.load()
+    if not settings.writes_level(Level.INFORMATION):
+        return None
+    profile = profile or (mailbox.profile if mailbox else None)
+    subject = Subject(profile, mailbox, email)
+    key = group or _group_key(scope, subject, f"notice:{message}", "")
+    alert = upsert_alert(
+        key,
+        {
+            "kind": kind,
+            "level": Level.INFORMATION,
+            "persistence": "",
+            "scope": scope,
+            "reason": reason,
+            "message": message[:300],
+            "detail": detail[:DETAIL_LIMIT],
+            "profile": profile,
+            "mailbox": mailbox,
+            "email": email,
+        },
+        timezone.now(),
+    )
+    owners = {m.owner_id for m in [mailbox] if m is not None}
+    if profile is not None and mailbox is None:
+        owners.add(profile.owner_id)
+    for user_id in owners:
+        AlertRecipient.objects.update_or_create(
+            alert=alert, user_id=user_id, defaults={"deleted_at": None}
+        )
+    return alert
+
+
+# -- success and resolution --------------------------------------------------
+
+
+def record_success(
+    *,
+    mailbox: Mailbox | None = None,
+    profile: ServerProfile | None = None,
+    email: Email | None = None,
+    direction: str | None = None,
+    resolution: str = "Succeeded again",
+    user: User | None = None,
+) -> int:
+    """Note that something works again: reset its failure streak and resolve
+    the alerts it fixes. Return how many alerts were resolved."""
+    now = timezone.now()
+    alerts = Alert.objects.active().filter(kind=AlertKind.FAILURE)
+    resolved = 0
+    if email is not None:
+        resolved += _resolve(alerts.filter(email=email), user, resolution)
+    if mailbox is not None:
+        Mailbox.objects.filter(pk=mailbox.pk, failure_reason__gt="").update(
+            consecutive_failures=0, failure_reason="", backoff_until=None
+        )
+        Mailbox.objects.filter(pk=mailbox.pk).update(last_success_at=now)
+        Mailbox.objects.filter(
+            pk=mailbox.pk, processing_state=ProcessingState.BACKOFF
+        ).update(processing_state=ProcessingState.IDLE)
+        mine = alerts.filter(mailbox=mailbox, scope=Scope.MAILBOX)
+        prefixes = {
+            Direction.INCOMING: INCOMING_STAGE_PREFIXES,
+            Direction.OUTGOING: OUTGOING_STAGE_PREFIXES,
+        }.get(direction or "")
+        if prefixes:
+            mine = mine.filter(_stage_filter(prefixes))
+        resolved += _resolve(mine, user, resolution)
+        # Transient email-level trouble of this mailbox is over too.
+        resolved += _resolve(
+            alerts.filter(
+                mailbox=mailbox, scope=Scope.EMAIL, persistence=Persistence.TRANSIENT
+            ).filter(_stage_filter(prefixes or ("",))),
+            user,
+            resolution,
+        )
+    if profile is not None:
+        ServerProfile.objects.filter(pk=profile.pk).update(
+            consecutive_failures=0, failure_reason="", backoff_until=None
+        )
+        resolved += _resolve(
+            alerts.filter(profile=profile, scope=Scope.PROFILE), user, resolution
+        )
+    return resolved
+
+
+def _stage_filter(prefixes: tuple[str, ...]) -> Any:
+    from django.db.models import Q
+
+    condition = Q()
+    for prefix in prefixes:
+        condition |= Q(stage__startswith=prefix)
+    return condition
+
+
+def _resolve(alerts: QuerySet[Alert], user: User | None, resolution: str) -> int:
+    return alerts.update(
+        state=AlertState.RESOLVED,
+        resolved_at=timezone.now(),
+        resolved_by=user,
+        resolution=resolution[:200],
+    )
+
+
+def resume_mailbox(mailbox: Mailbox, user: User | None, how: str) -> None:
+    """Lift a mailbox's suspension after a passing test and say so."""
+    was_suspended = mailbox.is_suspended or mailbox.processing_state in (
+        ProcessingState.SUSPENDED,
+        ProcessingState.BACKOFF,
+    )
+    mailbox.resume()
+    record_success(mailbox=mailbox, user=user, resolution=how)
+    write_notice(
+        f"{how}: {mailbox.address}"
+        + (" — processing resumed" if was_suspended else ""),
+        mailbox=mailbox,
+        reason=Reason.NOTICE,
+    )
+
+
+def resume_profile(profile: ServerProfile, user: User | None, how: str) -> None:
+    """Lift a profile's suspension (and its mailboxes') after a passing test."""
+    was_suspended = profile.state == ProfileState.SUSPENDED
+    profile.resume()
+    Mailbox.objects.filter(
+        profile=profile, suspended_reason__startswith="profile:"
+    ).update(
+        processing_state=ProcessingState.IDLE,
+        suspended_reason="",
+        suspended_at=None,
+        next_run_at=timezone.now(),
+    )
+    record_success(profile=profile, user=user, resolution=how)
+    write_notice(
+        f"{how}: profile {profile.name}"
+        + (" — processing resumed" if was_suspended else ""),
+        scope=Scope.PROFILE,
+        profile=profile,
+    )
+
+
+def resolve_alert(alert: Alert, user: User) -> None:
+    """Resolve one alert by hand."""
+    _resolve(Alert.objects.filter(pk=alert.pk), user, f"Resolved by {user}")
+    AuditEntry.record(user, AuditAction.RESOLVE, alert.message, alert=alert.pk)
+
+
+def delete_alert(alert: Alert, user: User) -> None:
+    """Delete one alert: an admin removes it, anyone else hides their copy."""
+    delete_alerts(Alert.objects.filter(pk=alert.pk), user, audit=False)
+    AuditEntry.record(user, AuditAction.DELETE, alert.message, alert=alert.pk)
+
+
+def delete_alerts(alerts: QuerySet[Alert], user: User, audit: bool = True) -> int:
+    """Delete the given alerts as this user sees them, without loading rows.
+
+    Admins remove the alerts with their recipients; anyone else removes only
+    their own copies. Return how many alerts left the user's wall.
+    """
+    if is_admin(user):
+        count = remove_alerts(alerts)
+    else:
+        count = AlertRecipient.objects.filter(
+            user=user,
+            alert__in=Subquery(alerts.order_by().values("pk")),
+            deleted_at__isnull=True,
+        ).update(deleted_at=timezone.now())
+    if audit:
+        AuditEntry.record(user, AuditAction.DELETE_ALL, f"{count} alerts", count=count)
+    return count
+
+
+def remove_alerts(alerts: QuerySet[Alert]) -> int:
+    """Delete alerts and the rows that point at them in a few statements."""
+    ids = Subquery(alerts.order_by().values("pk"))
+    with transaction.atomic():
+        FailureRecord.objects.filter(alert__in=ids).update(alert=None)
+        # Raw deletes skip Django's row-by-row cascade: the rows below are
+        # every table that points at an alert.
+        AlertRecipient.objects.filter(alert__in=ids)._raw_delete("default")
+        SyncPrompt.objects.filter(alert__in=ids)._raw_delete("default")
+        return Alert.objects.filter(pk__in=ids)._raw_delete("default")
+
+
+# -- sync prompts --------------------------------------------------------------
+
+
+def open_sync_prompt(
+    mailbox: Mailbox,
+    kind: str,
+    item: str,
+    choices: list[str],
+    external_id: str = "",
+    user: User | None = None,
+) -> SyncPrompt:
+    """Ask the mailbox owner to decide about a sync situation."""
+    label = SyncPromptKind(kind).label
+    alert = upsert_alert(
+        f"prompt|{mailbox.pk}|{kind}|{external_id or item[:120]}",
+        {
+            "kind": AlertKind.SYNC_PROMPT,
+            "level": Level.INFORMATION,
+            "persistence": "",
+            "scope": Scope.MAILBOX,
+            "reason": Reason.SYNC_PROMPT,
+            "message": f"{label}: {item}"[:300],
+            "detail": item[:DETAIL_LIMIT],
+            "action": "Choose: " + ", ".join(choices),
+            "profile": mailbox.profile,
+            "mailbox": mailbox,
+            "email": None,
+        },
+        timezone.now(),
+    )
+    AlertRecipient.objects.get_or_create(
+        alert=alert, user_id=mailbox.owner_id, defaults={"action_required": True}
+    )
+    prompt, _ = SyncPrompt.objects.get_or_create(
+        alert=alert,
+        defaults={
+            "kind": kind,
+            "item": item,
+            "choices": choices,
+            "external_id": external_id,
+        },
+    )
+    return prompt
+
+
+def decide_sync_prompt(prompt: SyncPrompt, choice: str, user: User) -> None:
+    """Record the owner's decision; the engine reads it through the API."""
+    if choice not in prompt.choices:
+        raise ValueError(f"{choice!r} is not one of the offered choices")
+    prompt.decision = choice
+    prompt.decided_by = user
+    prompt.decided_at = timezone.now()
+    prompt.save(update_fields=["decision", "decided_by", "decided_at"])
+    _resolve(Alert.objects.filter(pk=prompt.alert_id), user, f"Decided: {choice}")
+    AuditEntry.record(
+        user,
+        AuditAction.SYNC_DECISION,
+        prompt.item[:200],
+        prompt=prompt.pk,
+        choice=choice,
+    )
+
+
+# -- notifications -------------------------------------------------------------
+
+
+def _queue_notification(alert: Alert, settings: AlertSettings) -> None:
+    if not settings.email_notifications:
+        return
+    from alerts.tasks import notify_alert
+
+    alert_id = alert.pk
+    transaction.on_commit(lambda: _safe_delay(notify_alert, alert_id))
+
+
+def _safe_delay(task: Any, *args: Any) -> None:
+    try:
+        task.delay(*args)
+    except Exception:
+        logger.warning("could not queue %s; the periodic sweep will retry", task.name)
+
+
+def unprocessed_failures(older_than: timedelta) -> QuerySet[FailureRecord]:
+    """Return the stored failures that nobody has processed for a while."""
+    return FailureRecord.objects.filter(
+        processed_at__isnull=True, received_at__lt=timezone.now() - older_than
+    ).order_by("received_at")
+
+
+__all__ = [
+    "decide_sync_prompt",
+    "delete_alert",
+    "delete_alerts",
+    "open_sync_prompt",
+    "process_failure_record",
+    "record_success",
+    "report_failure",
+    "resolve_alert",
+    "resume_mailbox",
+    "resume_profile",
+    "upsert_alert",
+    "write_notice",
+]

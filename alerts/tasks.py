@@ -1,0 +1,56 @@
+"""Celery tasks of the alerts funnel: thin wrappers around plain functions."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.utils import timezone
+
+from alerts import funnel, notify
+from alerts.choices import AlertState
+from alerts.models import Alert, AlertSettings
+
+logger = logging.getLogger(__name__)
+
+SWEEP_AFTER = timedelta(seconds=60)
+SWEEP_BATCH = 5000
+
+
+@shared_task(acks_late=True)
+def process_failure(record_id: int) -> int | None:
+    """Run one stored failure through the funnel (safe to run twice)."""
+    alert = funnel.process_failure_record(record_id)
+    return alert.pk if alert else None
+
+
+@shared_task
+def sweep_unprocessed() -> int:
+    """Queue the stored failures that were never processed (a broker outage)."""
+    ids = list(
+        funnel.unprocessed_failures(SWEEP_AFTER).values_list("pk", flat=True)[
+            :SWEEP_BATCH
+        ]
+    )
+    for record_id in ids:
+        process_failure.delay(record_id)
+    if ids:
+        logger.warning("sweep queued %s unprocessed failures", len(ids))
+    return len(ids)
+
+
+@shared_task(acks_late=True)
+def notify_alert(alert_id: int) -> int:
+    """Email the people who must act on one alert."""
+    return notify.notify_alert(alert_id)
+
+
+@shared_task
+def purge_resolved() -> int:
+    """Delete resolved alerts older than the retention period."""
+    days = AlertSettings.load().retention_days
+    old = Alert.objects.filter(
+        state=AlertState.RESOLVED, resolved_at__lt=timezone.now() - timedelta(days=days)
+    )
+    return funnel.remove_alerts(old)

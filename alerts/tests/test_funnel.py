@@ -1,0 +1,340 @@
+"""The alerts funnel: grouping, escalation, state, recipients, lifecycle."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from alerts import funnel
+from alerts.choices import AlertState, AuditAction, FailureSource, Level, Scope
+from alerts.models import (
+    Alert,
+    AlertRecipient,
+    AlertSettings,
+    AuditEntry,
+    FailureRecord,
+)
+from mailboxes.choices import EmailStatus, ProcessingState
+from mailboxes.models import Mailbox
+from serverprofiles.choices import ProfileState
+from tests.factories import make_email, make_mailbox, make_profile, make_user
+
+pytestmark = pytest.mark.django_db
+
+WRONG_PASSWORD = "NO [AUTHENTICATIONFAILED] Authentication failed."
+USER_UNKNOWN = (
+    "550 5.1.1 <nobody@example.com>: Recipient address rejected: User unknown"
+)
+REFUSED = "[Errno 111] Connection refused"
+
+
+def report(**kw):
+    kw.setdefault("source", FailureSource.PROCESSING)
+    return funnel.report_failure(**kw)
+
+
+def test_repeat_of_same_reason_groups_into_one_alert():
+    mailbox = make_mailbox()
+    first = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    mailbox.resume()
+    second = report(stage="imap-login", text=WRONG_PASSWORD + " again", mailbox=mailbox)
+
+    assert first.pk == second.pk
+    second.refresh_from_db()
+    assert second.count == 2
+    assert second.detail.endswith("again")
+    assert second.last_seen >= second.first_seen
+    assert Alert.objects.count() == 1
+
+
+def test_different_reasons_give_different_alerts():
+    mailbox = make_mailbox()
+    report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    report(stage="imap-fetch", text="NO [OVERQUOTA] Quota exceeded", mailbox=mailbox)
+    assert Alert.objects.count() == 2
+
+
+def test_wrong_password_suspends_incoming_and_alerts_the_owner():
+    owner = make_user()
+    mailbox = make_mailbox(owner=owner)
+    alert = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+
+    mailbox.refresh_from_db()
+    assert alert.level == Level.ERROR
+    assert alert.scope == Scope.MAILBOX
+    assert mailbox.incoming_suspended and not mailbox.outgoing_suspended
+    assert mailbox.processing_state == ProcessingState.SUSPENDED
+    copy = AlertRecipient.objects.get(alert=alert)
+    assert copy.user == owner and copy.action_required
+
+
+def test_user_unknown_fails_only_that_email():
+    mailbox = make_mailbox()
+    email = make_email(mailbox=mailbox, status=EmailStatus.SENDING)
+    other = make_email(mailbox=mailbox)
+    alert = report(stage="smtp-send", text=USER_UNKNOWN, email=email, reply_code=550)
+
+    email.refresh_from_db()
+    other.refresh_from_db()
+    mailbox.refresh_from_db()
+    assert alert.scope == Scope.EMAIL and alert.email == email
+    assert email.status == EmailStatus.FAILED
+    assert other.status == EmailStatus.PENDING_SEND
+    assert not mailbox.is_suspended
+    assert AlertRecipient.objects.get(alert=alert).user == mailbox.owner
+
+
+def test_transient_failures_back_off_and_escalate_after_the_limit():
+    AlertSettings.objects.update_or_create(
+        pk=1, defaults={"transient_attempts_before_permanent": 3}
+    )
+    profile = make_profile()
+    mailbox = make_mailbox(profile=profile)
+
+    first = report(
+        stage="tcp", text=REFUSED, mailbox=mailbox, exception="ConnectionRefusedError"
+    )
+    profile.refresh_from_db()
+    assert first.level == Level.WARNING
+    assert profile.consecutive_failures == 1
+    assert profile.backoff_until > timezone.now()
+    first_backoff = profile.backoff_until
+
+    report(
+        stage="tcp", text=REFUSED, mailbox=mailbox, exception="ConnectionRefusedError"
+    )
+    profile.refresh_from_db()
+    assert profile.backoff_until > first_backoff
+    assert profile.state == ProfileState.ACTIVE
+
+    third = report(
+        stage="tcp", text=REFUSED, mailbox=mailbox, exception="ConnectionRefusedError"
+    )
+    profile.refresh_from_db()
+    mailbox.refresh_from_db()
+    assert third.level == Level.ERROR and third.persistence == "permanent"
+    assert third.scope == Scope.PROFILE
+    assert "3 times in a row" in third.explanation
+    assert profile.state == ProfileState.SUSPENDED
+    assert mailbox.processing_state == ProcessingState.SUSPENDED
+    first.refresh_from_db()
+    assert first.state == AlertState.RESOLVED
+
+
+def test_success_in_between_resets_the_count():
+    AlertSettings.objects.update_or_create(
+        pk=1, defaults={"transient_attempts_before_permanent": 2}
+    )
+    mailbox = make_mailbox()
+    report(
+        stage="tcp", text=REFUSED, mailbox=mailbox, exception="ConnectionRefusedError"
+    )
+    funnel.record_success(profile=mailbox.profile, mailbox=mailbox)
+    alert = report(
+        stage="tcp", text=REFUSED, mailbox=mailbox, exception="ConnectionRefusedError"
+    )
+    assert alert.level == Level.WARNING
+    mailbox.profile.refresh_from_db()
+    assert mailbox.profile.state == ProfileState.ACTIVE
+
+
+def test_profile_error_reaches_mailbox_owners_only_when_the_setting_says_so():
+    profile_owner, box_owner = make_user(), make_user()
+    profile = make_profile(owner=profile_owner)
+    mailbox = make_mailbox(owner=box_owner, profile=profile)
+    certificate = "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed"
+
+    alert = report(
+        stage="tls",
+        text=certificate,
+        mailbox=mailbox,
+        exception="ssl.SSLCertVerificationError",
+    )
+    assert alert.scope == Scope.PROFILE
+    assert set(alert.recipients.values_list("user", "action_required")) == {
+        (profile_owner.pk, True)
+    }
+
+    AlertSettings.objects.update_or_create(
+        pk=1, defaults={"notify_mailbox_owners_of_profile_errors": True}
+    )
+    profile.resume()
+    alert = report(
+        stage="tls",
+        text=certificate,
+        mailbox=mailbox,
+        exception="ssl.SSLCertVerificationError",
+    )
+    assert set(alert.recipients.values_list("user", "action_required")) == {
+        (profile_owner.pk, True),
+        (box_owner.pk, False),
+    }
+
+
+def test_admins_see_every_alert_and_owners_only_theirs():
+    owner, stranger = make_user(), make_user()
+    admin = make_user(role="admin")
+    mailbox = make_mailbox(owner=owner)
+    alert = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+
+    assert list(Alert.objects.visible_to(admin)) == [alert]
+    assert list(Alert.objects.visible_to(owner)) == [alert]
+    assert list(Alert.objects.visible_to(stranger)) == []
+
+
+def test_test_and_enable_resolves_and_writes_information():
+    mailbox = make_mailbox()
+    alert = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    tester = make_user(role="admin")
+
+    funnel.resume_mailbox(mailbox, tester, "Test & Enable passed")
+
+    alert.refresh_from_db()
+    mailbox.refresh_from_db()
+    assert alert.state == AlertState.RESOLVED
+    assert alert.resolved_by == tester and alert.resolved_at is not None
+    assert not mailbox.is_suspended
+    notice = Alert.objects.get(level=Level.INFORMATION)
+    assert "processing resumed" in notice.message
+    assert notice.recipients.filter(user=mailbox.owner).exists()
+
+
+def test_owner_delete_hides_their_copy_and_a_repeat_brings_it_back():
+    owner = make_user()
+    mailbox = make_mailbox(owner=owner)
+    alert = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+
+    funnel.delete_alert(alert, owner)
+    assert not Alert.objects.visible_to(owner).exists()
+    assert Alert.objects.filter(pk=alert.pk).exists()
+
+    report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    assert list(Alert.objects.visible_to(owner)) == [alert]
+
+
+def test_admin_delete_all_removes_alerts_and_a_new_failure_brings_a_new_one():
+    admin = make_user(role="admin")
+    mailbox = make_mailbox()
+    first = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    report(stage="smtp-send", text=USER_UNKNOWN, email=make_email(mailbox=mailbox))
+
+    removed = funnel.delete_alerts(Alert.objects.visible_to(admin), admin)
+
+    assert removed == 2
+    assert not Alert.objects.exists() and not AlertRecipient.objects.exists()
+    assert FailureRecord.objects.count() == 2
+    again = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    assert again.pk != first.pk and again.count == 1
+    entry = AuditEntry.objects.get(action=AuditAction.DELETE_ALL)
+    assert entry.actor == admin and entry.details["count"] == 2
+
+
+def test_switching_a_level_off_stops_alerts_but_not_state_changes():
+    AlertSettings.objects.update_or_create(pk=1, defaults={"write_errors": False})
+    mailbox = make_mailbox()
+    alert = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+
+    mailbox.refresh_from_db()
+    assert alert is None
+    assert not Alert.objects.exists()
+    assert mailbox.incoming_suspended
+    record = FailureRecord.objects.get()
+    assert record.processed_at and record.classification["level"] == Level.ERROR
+
+
+def test_processing_a_record_twice_counts_once():
+    mailbox = make_mailbox()
+    record = FailureRecord.objects.create(
+        source=FailureSource.API,
+        occurred_at=timezone.now(),
+        stage="imap-login",
+        text=WRONG_PASSWORD,
+        mailbox=mailbox,
+    )
+    alert = funnel.process_failure_record(record.pk)
+    assert funnel.process_failure_record(record.pk) is None
+    alert.refresh_from_db()
+    assert alert.count == 1
+
+
+def test_sync_prompt_decision_is_recorded():
+    owner = make_user()
+    mailbox = make_mailbox(owner=owner)
+    prompt = funnel.open_sync_prompt(
+        mailbox, "conflict", "Meeting at 10:00", ["save anyway", "do not save"], "evt-1"
+    )
+    assert prompt.alert.level == Level.INFORMATION
+    with pytest.raises(ValueError):
+        funnel.decide_sync_prompt(prompt, "something else", owner)
+    funnel.decide_sync_prompt(prompt, "save anyway", owner)
+    prompt.refresh_from_db()
+    assert prompt.decision == "save anyway" and prompt.decided_by == owner
+
+
+def test_purge_deletes_only_old_resolved_alerts():
+    from alerts.tasks import purge_resolved
+
+    mailbox = make_mailbox()
+    old = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    Alert.objects.filter(pk=old.pk).update(
+        state=AlertState.RESOLVED,
+        resolved_at=timezone.now() - timezone.timedelta(days=90),
+    )
+    fresh = report(
+        stage="imap-fetch", text="NO [OVERQUOTA] Quota exceeded", mailbox=mailbox
+    )
+    assert purge_resolved() == 1
+    assert list(Alert.objects.all()) == [fresh]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_recording_the_same_failure_at_once_give_count_two():
+    assert connection.vendor == "postgresql"
+    mailbox = make_mailbox()
+    fields = {
+        "kind": "failure",
+        "level": Level.WARNING,
+        "persistence": "transient",
+        "scope": Scope.MAILBOX,
+        "reason": "timeout",
+        "message": "Timeout",
+        "detail": "timed out",
+        "mailbox": mailbox,
+        "profile": mailbox.profile,
+        "email": None,
+    }
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def worker() -> None:
+        from django.db import connections, transaction
+
+        try:
+            with transaction.atomic():
+                barrier.wait(timeout=10)
+                results.append(funnel.upsert_alert("race-key", fields, timezone.now()))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert not errors
+    assert Alert.objects.filter(group_key="race-key").count() == 1
+    assert Alert.objects.get(group_key="race-key").count == 2
+
+
+def test_mailbox_queryset_only_shows_own_mailboxes():
+    owner = make_user()
+    mine = make_mailbox(owner=owner)
+    make_mailbox()
+    assert list(Mailbox.objects.visible_to(owner)) == [mine]
