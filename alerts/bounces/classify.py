@@ -29,7 +29,7 @@ Classifier = Callable[[Failure], Any]
 
 def _load_classifier() -> Classifier | None:
     try:
-        from alerts.classifier import classify
+        from alerts.classifier import classify  # type: ignore[attr-defined]
     except ImportError:
         return None
     return classify  # type: ignore[no-any-return]

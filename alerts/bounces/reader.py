@@ -33,7 +33,8 @@ _BOUNCE_SUBJECT_RE = re.compile(
     r"|returned mail|failure notice|mail delivery|could not be delivered"
     r"|non[- ]?deliver|bounce|rejected|mail system error|not delivered"
     r"|delivery fail|failed delivery|unzustellbar|error|warning|nicht zustellbar"
-    r"|returned to sender|not member|message delivery|delayed|delivery report",
+    r"|returned to sender|not member|message delivery|delayed|delivery report"
+    r"|failure",
     re.I,
 )
 _BOUNCE_BODY_RE = re.compile(
@@ -128,7 +129,8 @@ def _walk(part: Message, parts: _Parts, depth: int) -> None:
         parts.feedback.append(part)
     elif ctype in ("message/rfc822", "message/global", "message/partial"):
         if parts.returned is None and isinstance(payload, list) and payload:
-            parts.returned = payload[0]
+            if isinstance(payload[0], Message):
+                parts.returned = payload[0]
     elif ctype in ("text/rfc822-headers", "message/global-headers"):
         if parts.returned_headers is None:
             parts.returned_headers = text.header_block(part_text(part))
@@ -253,7 +255,9 @@ def _dsn_recipient(
     from_text = find_status(diagnostic)
     # The remote server's own code in the diagnostic is more precise than
     # the reporting MTA's summary (X.0.0, X.4.7, or a guess from the reply).
-    if from_text and (status is None or (from_text != status and from_text[0] == status[0])):
+    if from_text and (
+        status is None or (from_text != status and from_text[0] == status[0])
+    ):
         status, inferred = from_text, True
     reply = find_reply_code(diagnostic, status[0] if status else None)
     if status is None and reply is not None:

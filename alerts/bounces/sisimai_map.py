@@ -17,8 +17,9 @@ SISIMAI_REASONS: dict[str, tuple[Reason, ...]] = {
     "mailboxfull": (Reason.MAILBOX_FULL,),
     # Delivery given up after the retry period (often a network cause).
     "expired": (Reason.EXPIRED, Reason.TIMEOUT, Reason.NETWORK_ERROR),
-    # Sisimai's "rejected" is the envelope sender refused by the receiver.
-    "rejected": (Reason.SENDER_REJECTED, Reason.POLICY_REJECTED),
+    # Sisimai's "rejected" is the envelope sender refused by the receiver; a
+    # refusal of the sender by a block list or reputation we call "blocked".
+    "rejected": (Reason.SENDER_REJECTED, Reason.POLICY_REJECTED, Reason.BLOCKED),
     # Refused after RCPT by a recipient-side filter (often a hidden unknown user).
     "filtered": (Reason.POLICY_REJECTED, Reason.USER_UNKNOWN),
     # The sending IP or host is blocked, block-listed.

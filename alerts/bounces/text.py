@@ -195,8 +195,9 @@ def header_block(text: str) -> dict[str, str]:
             if started:
                 break
             continue
-        if line[0] in " \t" and last:
-            fields[last] += " " + line.strip()
+        if line[0] in " \t" and started:
+            if last:
+                fields[last] += " " + line.strip()
             continue
         match = re.match(r"^([A-Za-z][A-Za-z0-9-]*)\s*:\s*(.*)$", line)
         if match is None:

@@ -57,7 +57,9 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
         ),
         (
             r"name service error|host name lookup failure|dns lookup failure"
-            r"|dns (?:query|lookup) failed|host \S+ not found|domain is not reachable",
+            r"|dns (?:query|lookup) failed|host \S+ not found|domain is not reachable"
+            r"|dns error|domain does not exist|invalid domain name"
+            r"|(?<![@\w.-])[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,} does not exist",
             Reason.HOST_UNKNOWN,
         ),
         (
@@ -181,8 +183,7 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
         (
             r"timed? ?out|connection (?:refused|reset|lost|closed)|unreachable"
             r"|no route to host|could not connect|unable to connect"
-            r"|service (?:currently )?unavailable|service not available"
-            r"|lost connection|network",
+            r"|lost connection|network (?:is )?(?:unreachable|error|failure)",
             Reason.NETWORK_ERROR,
         ),
         (
@@ -195,6 +196,11 @@ _RULES: list[tuple[re.Pattern[str], Reason]] = [
             r"|system (?:is )?full|out of (?:memory|disk)",
             Reason.SERVER_ERROR,
         ),
+        (
+            r"service (?:currently )?unavailable|service not available"
+            r"|try (?:again )?later",
+            Reason.SERVER_BUSY,
+        ),
     ]
 ]
 
@@ -203,7 +209,8 @@ _WEAK_RULES: list[tuple[re.Pattern[str], Reason]] = [
     (
         re.compile(
             r"spam|junk|content|policy|rejected by|filter|bulk|unsolicited"
-            r"|prohibited|forbidden|refused|not accepted|denied|rejected",
+            r"|prohibited|forbidden|refused|not accepted|denied|rejected"
+            r"|not allowed",
             re.I,
         ),
         Reason.POLICY_REJECTED,
@@ -224,7 +231,6 @@ _STATUS_REASONS: dict[str, Reason] = {
     "1.7": Reason.SENDER_REJECTED,
     "1.8": Reason.SENDER_REJECTED,
     "1.10": Reason.HOST_UNKNOWN,
-    "2.0": Reason.MAILBOX_DISABLED,
     "2.1": Reason.MAILBOX_DISABLED,
     "2.2": Reason.MAILBOX_FULL,
     "2.3": Reason.MESSAGE_TOO_LARGE,
@@ -285,12 +291,12 @@ def reason_from_weak_text(text: str) -> Reason | None:
 
 def is_specific_status(status: str | None) -> bool:
     """Tell whether a status code names a cause rather than a refusal."""
-    return bool(status) and status.split(".", 1)[-1] not in _GENERIC_STATUS
+    return status is not None and status.split(".", 1)[-1] not in _GENERIC_STATUS
 
 
 def names_sender(status: str | None) -> bool:
     """Tell whether a status code is about the sender's address (X.1.7/8)."""
-    return bool(status) and status.split(".", 1)[-1] in ("1.7", "1.8")
+    return status is not None and status.split(".", 1)[-1] in ("1.7", "1.8")
 
 
 def reason_from_status(status: str | None) -> Reason | None:

@@ -263,7 +263,8 @@ def test_broken_boundary_still_finds_text_recipient() -> None:
 def test_unknown_charset_and_8bit_headers() -> None:
     data = QMAIL.replace(
         b"Subject: failure notice",
-        b"Subject: \xe9chec de remise \xff\nContent-Type: text/plain; charset=x-nonsense",
+        b"Subject: \xe9chec de remise \xff\n"
+        b"Content-Type: text/plain; charset=x-nonsense",
     )
 
     report = read_bounce(data)
