@@ -441,8 +441,13 @@ def start_smtp_server(
         if certificates is None:
             raise ValueError(f"security {security!r} needs certificates")
         context = certificates.server_context(trusted=trusted)
-        key = "ssl_context" if security == "tls" else "tls_context"
-        options[key] = context
+        if security == "tls":
+            options["ssl_context"] = context
+            # aiosmtpd only counts STARTTLS as TLS; the whole session is
+            # encrypted here, so AUTH must be offered anyway.
+            options["auth_require_tls"] = False
+        else:
+            options["tls_context"] = context
     controller = Controller(handler, hostname=LOCALHOST, port=port, **options)
     controller.start()
     return SmtpServer(controller, handler, port)

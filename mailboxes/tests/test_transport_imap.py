@@ -139,7 +139,7 @@ def test_uidvalidity_change_reads_folder_as_new_but_skips_stored_messages(
     dovecot.deliver(dovecot_user[0], message(1))
     dovecot.deliver(dovecot_user[0], message(2))
     before = transport.fetch_new({})
-    stored = {m.message_id for m in before.messages}
+    stored = {m.message_id for m in before.messages if m.message_id}
     asked: list[list[str]] = []
 
     def known(message_ids: Any) -> set[str]:

@@ -184,4 +184,7 @@ def _quit(conn: _BoundedPOP3) -> None:
         conn.quit()
     except (OSError, EOFError, ResponseTooLarge, *POP3_ERRORS) as exc:
         logger.debug("POP3 quit failed: %s", exc)
-        conn.close()
+        try:
+            conn.close()
+        except OSError:
+            pass
