@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 
 
-class Reason(str, enum.Enum):
+class Reason(str, enum.Enum):  # noqa: UP042 - str() must stay the member name
     USER_UNKNOWN = "user_unknown"  # the recipient address does not exist
     MAILBOX_FULL = "mailbox_full"  # the recipient's (or our) mailbox is over quota
     MAILBOX_DISABLED = "mailbox_disabled"  # account suspended, inactive, deleted

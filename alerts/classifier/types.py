@@ -10,24 +10,24 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
-class Persistence(str, enum.Enum):
+class Persistence(str, enum.Enum):  # noqa: UP042 - str() must stay the member name
     PERMANENT = "permanent"
     TRANSIENT = "transient"
 
 
-class Scope(str, enum.Enum):
+class Scope(str, enum.Enum):  # noqa: UP042 - str() must stay the member name
     EMAIL = "email"
     MAILBOX = "mailbox"
     PROFILE = "profile"
 
 
-class Level(str, enum.Enum):
+class Level(str, enum.Enum):  # noqa: UP042 - str() must stay the member name
     ERROR = "error"
     WARNING = "warning"
     INFORMATION = "information"
 
 
-class Stage(str, enum.Enum):
+class Stage(str, enum.Enum):  # noqa: UP042 - str() must stay the member name
     TCP = "tcp"
     DNS = "dns"
     TLS = "tls"
