@@ -1,11 +1,95 @@
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+"""Server profile list and page, with Test connection and Test & Enable."""
 
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from alerts.views import alert_section, is_htmx
+from mailboxes.choices import Health
+from mailboxes.filters import health_by_profile, with_health
+from mailboxes.models import Mailbox
+from serverprofiles.forms import ProfileTestForm
 from serverprofiles.models import ServerProfile
+
+NOT_WELL = (Health.FAILING, Health.SUSPENDED)
+
+
+@login_required
+def profile_list(request: HttpRequest) -> HttpResponse:
+    profiles = list(
+        ServerProfile.objects.visible_to(request.user).select_related("owner")
+    )
+    health = health_by_profile(Mailbox.objects.filter(profile__in=profiles))
+    rows = []
+    for profile in profiles:
+        counts = health.get(profile.pk, {})
+        rows.append(
+            {
+                "profile": profile,
+                "mailboxes": sum(counts.values()),
+                "failing": sum(counts.get(h, 0) for h in NOT_WELL),
+                "warning": counts.get(Health.WARNING, 0),
+            }
+        )
+    return render(request, "serverprofiles/list.html", {"rows": rows})
+
+
+def _visible_profile(request: HttpRequest, pk: int) -> ServerProfile:
+    queryset = ServerProfile.objects.visible_to(request.user).select_related("owner")
+    return get_object_or_404(queryset, pk=pk)
+
+
+def _status_context(profile: ServerProfile) -> dict[str, Any]:
+    mailboxes = list(
+        with_health(profile.mailboxes.select_related("owner")).order_by("address")
+    )
+    return {
+        "profile": profile,
+        "mailboxes": mailboxes,
+        "pending": any(m.test_requested_at for m in mailboxes),
+    }
 
 
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
-    profile = get_object_or_404(ServerProfile.objects.visible_to(request.user), pk=pk)
-    return render(request, "serverprofiles/detail.html", {"profile": profile})
+    profile = _visible_profile(request, pk)
+    context = {**_status_context(profile), **alert_section(request, profile=pk)}
+    return render(request, "serverprofiles/detail.html", context)
+
+
+@login_required
+def status(request: HttpRequest, pk: int) -> HttpResponse:
+    """Return the test status and mailboxes of a profile; it polls itself
+    while a test of its mailboxes is pending."""
+    profile = _visible_profile(request, pk)
+    return render(request, "serverprofiles/_status.html", _status_context(profile))
+
+
+@login_required
+@require_POST
+def test(request: HttpRequest, pk: int) -> HttpResponse:
+    """Queue a test of the profile's servers, or Test & Enable of all its
+    mailboxes."""
+    from mailboxes.processing import request_profile_test
+
+    profile = _visible_profile(request, pk)
+    form = ProfileTestForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("The test request is not valid.")
+    all_mailboxes = form.cleaned_data["all_mailboxes"]
+    request_profile_test(profile, request.user, all_mailboxes=all_mailboxes)
+
+    if is_htmx(request):
+        profile = _visible_profile(request, pk)
+        return render(request, "serverprofiles/_status.html", _status_context(profile))
+    if all_mailboxes:
+        messages.info(request, "Test & Enable of every mailbox was queued.")
+    else:
+        messages.info(request, "The connection test was queued.")
+    return redirect(profile)

@@ -1,0 +1,222 @@
+"""The filters of the alerts wall; the HTTP API reuses the same FilterSet."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest, QueryDict
+from django.utils import timezone
+
+from alertcenter.access import is_ops
+from alerts.choices import AlertState, Level, Persistence, Scope
+from alerts.models import Alert
+from mailboxes.models import Email, Mailbox
+from serverprofiles.models import ServerProfile
+
+STATE_ALL = "all"
+STATE_CHOICES = [
+    (AlertState.ACTIVE.value, "Active"),
+    (AlertState.RESOLVED.value, "Resolved"),
+    (STATE_ALL, "All"),
+]
+
+
+def _request_user(request: HttpRequest | None) -> Any:
+    return getattr(request, "user", None)
+
+
+def visible_mailboxes(request: HttpRequest | None) -> QuerySet[Mailbox]:
+    """Return the mailboxes the requesting user may filter by; ops see every
+    alert, so they may filter by every mailbox."""
+    user = _request_user(request)
+    if user is None:
+        return Mailbox.objects.none()
+    if is_ops(user):
+        return Mailbox.objects.only("id", "address")
+    return Mailbox.objects.visible_to(user).only("id", "address")
+
+
+def visible_profiles(request: HttpRequest | None) -> QuerySet[ServerProfile]:
+    """Return the profiles the requesting user may filter by: their own and
+    those of their mailboxes (profile alerts reach affected mailbox owners)."""
+    user = _request_user(request)
+    if user is None:
+        return ServerProfile.objects.none()
+    if is_ops(user):
+        return ServerProfile.objects.only("id", "name")
+    mine = Q(owner=user) | Q(mailboxes__owner=user)
+    return ServerProfile.objects.filter(mine).distinct().only("id", "name")
+
+
+def visible_emails(request: HttpRequest | None) -> QuerySet[Email]:
+    user = _request_user(request)
+    if user is None:
+        return Email.objects.none()
+    if is_ops(user):
+        return Email.objects.all()
+    return Email.objects.visible_to(user)
+
+
+def _start_of_day(day: datetime.date) -> datetime.datetime:
+    return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+_DATE = forms.DateInput(attrs={"type": "date"})
+
+
+class AlertFilterSet(django_filters.FilterSet):
+    """Filter a base queryset of alerts (already limited to what the user may
+    see) by level, scope, persistence, state, object, date and text."""
+
+    level = django_filters.ChoiceFilter(choices=Level.choices, empty_label="All")
+    scope = django_filters.ChoiceFilter(choices=Scope.choices, empty_label="Any scope")
+    persistence = django_filters.ChoiceFilter(
+        choices=Persistence.choices, empty_label="Any persistence"
+    )
+    state = django_filters.ChoiceFilter(
+        choices=STATE_CHOICES, method="filter_state", empty_label=None
+    )
+    mailbox = django_filters.ModelChoiceFilter(
+        queryset=visible_mailboxes, empty_label="Any mailbox"
+    )
+    profile = django_filters.ModelChoiceFilter(
+        queryset=visible_profiles, empty_label="Any profile"
+    )
+    email = django_filters.ModelChoiceFilter(queryset=visible_emails)
+    since = django_filters.DateFilter(
+        method="filter_since", label="Seen since", widget=_DATE
+    )
+    until = django_filters.DateFilter(
+        method="filter_until", label="Seen until", widget=_DATE
+    )
+    q = django_filters.CharFilter(
+        method="search",
+        label="Search",
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "message, server text, reason"}
+        ),
+    )
+
+    class Meta:
+        model = Alert
+        fields: list[str] = []
+
+    def __init__(
+        self,
+        data: QueryDict | dict[str, Any] | None = None,
+        queryset: QuerySet[Alert] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # Active alerts unless another state was asked for, also when unbound.
+        data = data.copy() if data is not None else QueryDict(mutable=True)
+        if not data.get("state"):
+            data["state"] = AlertState.ACTIVE.value
+        super().__init__(data, queryset, **kwargs)
+
+    def filter_state(
+        self, queryset: QuerySet[Alert], name: str, value: str
+    ) -> QuerySet[Alert]:
+        if value == STATE_ALL:
+            return queryset
+        return queryset.filter(state=value)
+
+    def filter_since(
+        self, queryset: QuerySet[Alert], name: str, value: datetime.date
+    ) -> QuerySet[Alert]:
+        return queryset.filter(last_seen__gte=_start_of_day(value))
+
+    def filter_until(
+        self, queryset: QuerySet[Alert], name: str, value: datetime.date
+    ) -> QuerySet[Alert]:
+        next_day = value + datetime.timedelta(days=1)
+        return queryset.filter(last_seen__lt=_start_of_day(next_day))
+
+    def search(
+        self, queryset: QuerySet[Alert], name: str, value: str
+    ) -> QuerySet[Alert]:
+        """Match the words in message, server text and reason.
+
+        TODO(trigram index on PostgreSQL): icontains scans every row.
+        """
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(message__icontains=value)
+            | Q(detail__icontains=value)
+            | Q(reason__icontains=value)
+        )
+
+    def filter_queryset(
+        self, queryset: QuerySet[Alert], skip: Iterable[str] = ()
+    ) -> QuerySet[Alert]:
+        for name, value in self.form.cleaned_data.items():
+            if name not in skip:
+                queryset = self.filters[name].filter(queryset, value)
+        return queryset
+
+    def level_counts(self) -> dict[str, int]:
+        """Return how many alerts each level has under the other filters, in
+        one grouped query."""
+        counts = {level: 0 for level in Level.values}
+        if not self.is_valid():
+            return counts
+        rows = (
+            self.filter_queryset(self.queryset.all(), skip={"level"})
+            .order_by()
+            .values_list("level")
+            .annotate(n=Count("id"))
+        )
+        for level, n in rows:
+            counts[level] = n
+        return counts
+
+    def query_string(self, **changes: str) -> str:
+        """Return the active filters as a URL query string, with changes."""
+        params = QueryDict(mutable=True)
+        for name in self.filters:
+            value = self.data.get(name)
+            if value:
+                params[name] = value
+        for name, value in changes.items():
+            if value:
+                params[name] = value
+            else:
+                params.pop(name, None)
+        return params.urlencode()
+
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MICROSECOND = datetime.timedelta(microseconds=1)
+
+
+def encode_cursor(alert: Alert) -> str:
+    """Return the keyset cursor that points just after this alert."""
+    return f"{(alert.last_seen - _EPOCH) // _MICROSECOND}.{alert.pk}"
+
+
+def decode_cursor(text: str) -> tuple[datetime.datetime, int]:
+    """Return (last_seen, id) from a cursor; raise ValueError when malformed."""
+    micros, _, pk = text.partition(".")
+    if not micros.lstrip("-").isdigit() or not pk.isdigit():
+        raise ValueError(f"not a cursor: {text!r}")
+    return _EPOCH + int(micros) * _MICROSECOND, int(pk)
+
+
+def newest_first(
+    queryset: QuerySet[Alert], cursor: tuple[datetime.datetime, int] | None = None
+) -> QuerySet[Alert]:
+    """Order alerts newest first and start after the cursor, if any; the wall
+    index (-last_seen, -id) serves this without counting the whole list."""
+    queryset = queryset.order_by("-last_seen", "-id")
+    if cursor is not None:
+        last_seen, pk = cursor
+        queryset = queryset.filter(
+            Q(last_seen__lt=last_seen) | Q(last_seen=last_seen, id__lt=pk)
+        )
+    return queryset
