@@ -395,6 +395,7 @@ class SmtpServer:
         self._handler = handler
         self.host = LOCALHOST
         self.port = port
+        self._running = True
 
     @property
     def messages(self) -> list[ReceivedMessage]:
@@ -407,8 +408,10 @@ class SmtpServer:
         return self._handler.replies
 
     def stop(self) -> None:
-        """Stop the server."""
-        self._controller.stop()
+        """Stop the server; stopping it again does nothing."""
+        if self._running:
+            self._running = False
+            self._controller.stop()
 
 
 def start_smtp_server(

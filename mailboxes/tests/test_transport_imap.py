@@ -267,3 +267,30 @@ def test_greeting_that_is_not_imap_is_a_connect_failure(raw_server: Any) -> None
         ImapTransport(wrong).check()
 
     assert caught.value.stage == "imap-connect"
+
+
+def test_empty_inbox_fetches_nothing_and_remembers_uidvalidity(
+    dovecot: DovecotServer, dovecot_user: tuple[str, str]
+) -> None:
+    result = ImapTransport(endpoint(dovecot, dovecot_user)).fetch_new({})
+
+    assert result.messages == [] and not result.more
+    assert result.state["last_uid"] == 0
+    assert isinstance(result.state["uidvalidity"], int)
+
+
+def test_literal_over_size_limit_fails_cleanly(
+    dovecot: DovecotServer, dovecot_user: tuple[str, str]
+) -> None:
+    # Even the Message-ID header literal is over this limit, so the bound on
+    # what the server announces is what stops the read.
+    transport = ImapTransport(
+        endpoint(dovecot, dovecot_user), Limits(max_message_bytes=10)
+    )
+    dovecot.deliver(dovecot_user[0], message(1))
+
+    with pytest.raises(TransportError) as caught:
+        transport.fetch_new({})
+
+    assert caught.value.stage == "imap-fetch"
+    assert "over the limit of 10" in caught.value.text

@@ -299,3 +299,17 @@ def test_endless_line_fails_cleanly(raw_server: Any) -> None:
 
     assert caught.value.stage == "smtp-connect"
     assert caught.value.exception_name == "mailboxes.transports.base.ResponseTooLarge"
+
+
+def test_connection_dropped_while_idle_is_reopened(smtp_server: Any) -> None:
+    first_server = smtp_server()
+    transport = SmtpTransport(endpoint(first_server))
+
+    with transport:
+        transport.send(outgoing("a@example.com", number=1))
+        first_server.stop()
+        second_server = smtp_server(port=first_server.port)
+        transport.send(outgoing("a@example.com", number=2))
+
+    assert len(first_server.messages) == 1
+    assert len(second_server.messages) == 1

@@ -18,27 +18,15 @@ from email import policy
 from email.message import EmailMessage
 from typing import Any, Literal
 
-from alerts.classifier.types import Failure
+from alerts.classifier.types import Failure, Stage
 
 logger = logging.getLogger(__name__)
 
 Security = Literal["none", "starttls", "tls"]
 SECURITIES: tuple[str, ...] = ("none", "starttls", "tls")
 
-STAGES: tuple[str, ...] = (
-    "dns",
-    "tcp",
-    "tls",
-    "smtp-connect",
-    "smtp-auth",
-    "smtp-send",
-    "imap-connect",
-    "imap-login",
-    "imap-fetch",
-    "pop3-connect",
-    "pop3-login",
-    "pop3-fetch",
-)
+# The classifier's stages; the transports use the dns..pop3-fetch subset.
+STAGES: frozenset[str] = frozenset(stage.value for stage in Stage)
 
 _STATUS_RE = re.compile(r"^\s*([245]\.\d{1,3}\.\d{1,3})(?!\d)")
 
