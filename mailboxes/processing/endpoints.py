@@ -1,0 +1,94 @@
+"""Build transports from profiles and mailboxes, and report their errors.
+
+Passwords are decrypted here, at connect time, and go nowhere but into the
+ServerEndpoint (whose repr hides them).
+"""
+
+from __future__ import annotations
+
+from alerts.choices import FailureSource
+from alerts.classifier import classify
+from alerts.funnel import report_failure
+from alerts.models import Alert
+from mailboxes.models import Email, Mailbox
+from mailboxes.transports import (
+    IncomingTransport,
+    ServerEndpoint,
+    SmtpTransport,
+    TransportError,
+    transport_for,
+)
+from serverprofiles.models import ServerProfile
+
+
+def incoming_endpoint(
+    profile: ServerProfile, username: str = "", password: str = ""
+) -> ServerEndpoint:
+    """Return the endpoint of the profile's incoming server."""
+    return ServerEndpoint(
+        host=profile.incoming_host,
+        port=profile.incoming_port,
+        security=profile.incoming_security,  # type: ignore[arg-type]
+        username=username,
+        password=password,
+        timeout=float(profile.timeout_seconds or 30),
+        verify_certificates=profile.verify_certificates,
+        ca_file=profile.ca_file or None,
+    )
+
+
+def outgoing_endpoint(
+    profile: ServerProfile, username: str = "", password: str = ""
+) -> ServerEndpoint:
+    """Return the endpoint of the profile's SMTP server; AUTH only with a password."""
+    return ServerEndpoint(
+        host=profile.outgoing_host,
+        port=profile.outgoing_port,
+        security=profile.outgoing_security,  # type: ignore[arg-type]
+        username=username if password else "",
+        password=password,
+        timeout=float(profile.timeout_seconds or 30),
+        verify_certificates=profile.verify_certificates,
+        ca_file=profile.ca_file or None,
+    )
+
+
+def incoming_transport(mailbox: Mailbox) -> IncomingTransport:
+    """Return the IMAP or POP3 transport of the mailbox, logged in as it."""
+    username, password = mailbox.credentials()
+    endpoint = incoming_endpoint(mailbox.profile, username, password)
+    return transport_for(mailbox.profile.incoming_protocol, endpoint)
+
+
+def outgoing_transport(mailbox: Mailbox) -> SmtpTransport:
+    """Return the SMTP transport of the mailbox."""
+    username, password = mailbox.credentials()
+    return SmtpTransport(outgoing_endpoint(mailbox.profile, username, password))
+
+
+def report_transport_error(
+    error: TransportError,
+    *,
+    source: str = FailureSource.PROCESSING,
+    mailbox: Mailbox | None = None,
+    profile: ServerProfile | None = None,
+    email: Email | None = None,
+) -> Alert | None:
+    """Hand one transport error to the alerts funnel."""
+    return report_failure(
+        source=source,
+        stage=error.stage,
+        text=error.text,
+        reply_code=error.reply_code,
+        status=error.status or "",
+        exception=error.exception_name or "",
+        recipient=error.recipient or "",
+        mailbox=mailbox,
+        profile=profile,
+        email=email,
+    )
+
+
+def scope_of(error: TransportError) -> str:
+    """Return the scope the classifier gives this error (email, mailbox, profile)."""
+    return str(classify(error.to_failure()).scope.value)
