@@ -502,6 +502,7 @@ def _resolve(alerts: QuerySet[Alert], user: User | None, resolution: str) -> int
 
 def resume_mailbox(mailbox: Mailbox, user: User | None, how: str) -> None:
     """Lift a mailbox's suspension after a passing test and say so."""
+    mailbox.refresh_from_db()
     was_suspended = mailbox.is_suspended or mailbox.processing_state in (
         ProcessingState.SUSPENDED,
         ProcessingState.BACKOFF,
@@ -518,6 +519,7 @@ def resume_mailbox(mailbox: Mailbox, user: User | None, how: str) -> None:
 
 def resume_profile(profile: ServerProfile, user: User | None, how: str) -> None:
     """Lift a profile's suspension (and its mailboxes') after a passing test."""
+    profile.refresh_from_db()
     was_suspended = profile.state == ProfileState.SUSPENDED
     profile.resume()
     Mailbox.objects.filter(

@@ -18,9 +18,8 @@ _seq = itertools.count(1)
 def make_user(username: str | None = None, role: str | None = None, **kw: Any) -> User:
     """Return a user; role "admin" or "ops" puts them in that group."""
     username = username or f"user{next(_seq)}"
-    user = User.objects.create_user(
-        username, f"{username}@example.com", "pw-" + username, **kw
-    )
+    kw.setdefault("email", f"{username}@example.com")
+    user = User.objects.create_user(username, password="pw-" + username, **kw)
     if role == "admin":
         user.groups.add(Group.objects.get_or_create(name=ADMINS_GROUP)[0])
     elif role == "ops":

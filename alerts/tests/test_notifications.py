@@ -50,6 +50,7 @@ def test_owner_who_must_act_gets_one_mail_per_repeat_interval(
             text=WRONG_PASSWORD,
             mailbox=mailbox,
         )
+    with smtp_settings(server):
         assert notify_alert(alert.pk) == 0
 
     assert len(server.messages) == 1
