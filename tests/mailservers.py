@@ -547,9 +547,13 @@ class DovecotServer:
 
     @property
     def log(self) -> str:
-        """Return Dovecot's log so far."""
-        path = self.folder / "dovecot.log"
-        return path.read_text(errors="replace") if path.exists() else ""
+        """Return Dovecot's log and error output so far."""
+        texts = []
+        for name in ("dovecot.stderr", "dovecot.log"):
+            path = self.folder / name
+            if path.exists():
+                texts.append(path.read_text(errors="replace"))
+        return "\n".join(texts)
 
     def start(self) -> None:
         """Write the configuration and start Dovecot in the foreground."""
@@ -576,11 +580,12 @@ class DovecotServer:
             )
         )
         self._write_passwd()
-        self._process = subprocess.Popen(
-            [binary, "-F", "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
+        with open(self.folder / "dovecot.stderr", "ab") as stderr:
+            self._process = subprocess.Popen(
+                [binary, "-F", "-c", str(self.config)],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
         try:
             for port in (self.imap, self.imaps, self.pop3, self.pop3s):
                 wait_for_port(port)
@@ -599,8 +604,6 @@ class DovecotServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
 
     def add_user(self, name: str, password: str) -> None:
         """Add a user (or change a password) and wait until Dovecot sees it.
