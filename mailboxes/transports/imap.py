@@ -88,8 +88,9 @@ class ImapTransport(IncomingTransport):
     ) -> FetchResult:
         """Return at most ``limit`` new INBOX messages and the state after them.
 
-        When UIDVALIDITY changed, the folder is read as new; ``known`` (given
-        Message-IDs, return those already stored) spares fetching their bodies.
+        When UIDVALIDITY changed, the folder is read as new (``reset``).
+        ``known``, given Message-IDs, returns those already stored; it is asked
+        about every batch, so a renumbered folder is not fetched again.
         """
         with self._session() as conn:
             uidvalidity = self._select_inbox(conn)
@@ -104,7 +105,7 @@ class ImapTransport(IncomingTransport):
                     uidvalidity,
                 )
 
-            with stage("imap-fetch", *IMAP_ERRORS):
+            with stage("imap-fetch", ValueError, *IMAP_ERRORS):
                 uids = self._uids_after(conn, last_uid)
                 batch = uids[:limit]
                 summaries = self._summaries(conn, batch)
@@ -170,16 +171,16 @@ class ImapTransport(IncomingTransport):
             _logout(conn)
 
     def _select_inbox(self, conn: _BoundedIMAP4) -> int:
-        with stage("imap-fetch", *IMAP_ERRORS):
+        with stage("imap-fetch", ValueError, *IMAP_ERRORS):
             typ, data = conn.select("INBOX", readonly=True)
             if typ != "OK":
                 raise TransportError(
                     "imap-fetch", f"SELECT INBOX failed: {_reply_text(data)}"
                 )
             _name, values = conn.response("UIDVALIDITY")
-        if not values or values[0] is None:
-            raise TransportError("imap-fetch", "server sent no UIDVALIDITY")
-        return int(values[-1])
+            if not values or values[-1] is None:
+                raise TransportError("imap-fetch", "server sent no UIDVALIDITY")
+            return int(values[-1])
 
     def _uids_after(self, conn: _BoundedIMAP4, last_uid: int) -> list[int]:
         typ, data = conn.uid("SEARCH", f"UID {last_uid + 1}:*")

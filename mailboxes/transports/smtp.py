@@ -62,9 +62,14 @@ class _BoundedSMTP(smtplib.SMTP):
             if not line:
                 self.close()
                 raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
-            if len(line) > max_line or len(lines) >= self._limits.max_reply_lines:
+            if len(line) > max_line:
                 self.close()
-                raise ResponseTooLarge(f"SMTP reply over {max_line} bytes per line")
+                raise ResponseTooLarge(f"SMTP server sent a line over {max_line} bytes")
+            if len(lines) >= self._limits.max_reply_lines:
+                self.close()
+                raise ResponseTooLarge(
+                    f"SMTP reply over {self._limits.max_reply_lines} lines"
+                )
             lines.append(line[4:].strip(b" \t\r\n"))
             try:
                 code = int(line[:3])
