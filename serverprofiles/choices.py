@@ -13,6 +13,8 @@ class Security(models.TextChoices):
 
 
 class TestStatus(models.TextChoices):
+    __test__ = False  # not a pytest test class, despite its name
+
     NOT_RUN = "not_run", "Not run"
     SUCCESS = "success", "Success"
     FAILURE = "failure", "Failure"
