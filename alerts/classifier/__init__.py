@@ -5,7 +5,7 @@ Plain Python, no Django: ``classify(Failure(...))`` returns a Classification.
 
 from __future__ import annotations
 
-from .decide import classify, normalise_stage
+from .decide import classify, clear_cache, normalise_stage
 from .exceptions import failure_from_exception, failures_from_recipients_refused
 from .reasons import REASON_LABELS, Reason
 from .types import Classification, Failure, Level, Persistence, Scope, Stage
@@ -22,6 +22,7 @@ __all__ = [
     "Scope",
     "Stage",
     "classify",
+    "clear_cache",
     "failure_from_exception",
     "failures_from_recipients_refused",
     "normalise_stage",

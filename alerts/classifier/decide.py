@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import enhanced, smtp_codes, wording
@@ -156,18 +156,19 @@ CANONICAL_DETAIL: dict[Reason, str] = {
     R.EXPIRED: "4.7",
 }
 
-_STATUS_RE = re.compile(r"(?<![\w.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
+# Patterns start with a character class so that the regex engine can skip
+# ahead quickly; the character before a match is checked by hand.
+_STATUS_RE = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 _GIVEN_STATUS_RE = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\s*")
-_REPLY_RE = re.compile(
-    r"\(([2-5][0-5]\d), ?b?['\"]"
-    r"|code[ :=]*\"([2-5][0-5]\d)\""
-    r"|(?:^|(?<=[\s(\[<>='\"]))(?<!port )([2-5][0-5]\d)(?=[ -]|$)",
-    re.M,
-)
-_DSN_RE = re.compile(
-    r"(?:\baction|\bstatus|bouncetype)[\"']?\s*[:=]\s*[\"']?"
+_REPLY_RE = re.compile(r"[2-5][0-5]\d(?=[ -]|$)", re.M)
+_REPLY_BEFORE = frozenset(" \t\r\n(\\[<>='\"")
+_TUPLE_REPLY_RE = re.compile(r"\(([2-5][0-5]\d), ?b?['\"]")
+_QUOTED_REPLY_RE = re.compile(r"code[ :=]*\"([2-5][0-5]\d)\"")
+_DSN_VALUE_RE = re.compile(
+    r"[\"']?\s*[:=]\s*[\"']?"
     r"(failed|delayed|deferred|bounced|permanent|transient|[245]\.\d{1,3}\.\d{1,3})"
 )
+_DSN_KEYWORDS = ("action", "status", "bouncetype")
 _DSN_MEANING = {
     "failed": P,
     "bounced": P,
@@ -177,12 +178,10 @@ _DSN_MEANING = {
     "transient": T,
 }
 _BRACKET_RE = re.compile(r"\[([a-z][a-z0-9/-]{1,30})[\] ]")
-_IMAP_ANSWER_RE = re.compile(r"(?<![A-Za-z])(NO|BAD|BYE)(?![A-Za-z])")
+_IMAP_ANSWER_RE = re.compile(r"(?:NO|BAD|BYE)(?![A-Za-z])")
 _ERRNO_RE = re.compile(r"\[(?:errno|winerror) (-?\d{1,5})\]")
-_HTTP_RE = re.compile(
-    r"(?:status(?: code)?|\bcode|\berror|http/[\d.]+)[\s:=]*\(?([45]\d\d)\b"
-    r"|\(([45]\d\d)\)"
-)
+_HTTP_RE = re.compile(r"[45]\d\d(?!\d)")
+_HTTP_CONTEXT = ("status", "code", "error", "http/")
 _PROTOCOL_CODES: dict[str, tuple[str, ProtocolCode]] = {
     **{key.lower(): ("IMAP", code) for key, code in IMAP_CODES.items()},
     **{key.lower(): ("POP3", code) for key, code in POP3_CODES.items()},
@@ -250,6 +249,11 @@ def _given_status(value: object) -> str | None:
     return f"{klass}.{int(subject)}.{int(detail)}"
 
 
+def clear_cache() -> None:
+    """Forget remembered decisions (after the rules change, and in benchmarks)."""
+    _CACHE.clear()
+
+
 def read_facts(failure: Failure) -> tuple[Facts, str]:
     """Return the facts of a failure and the lower-cased text they came from."""
     stage = normalise_stage(getattr(failure, "stage", None))
@@ -266,10 +270,7 @@ def read_facts(failure: Failure) -> tuple[Facts, str]:
     if family in ("imap", "pop3", "other"):
         _read_protocol(facts, text, lowered, stage)
     if family in ("ews", "other"):
-        found = _HTTP_RE.search(lowered)
-        if found is not None:
-            number = int(found.group(1) or found.group(2))
-            facts.http = number if number in HTTP_STATUSES else None
+        facts.http = _first_http(lowered)
     if "errno" in tokens or "winerror" in tokens:
         found = _ERRNO_RE.search(lowered)
         if found is not None and int(found.group(1)) in ERRNOS:
@@ -290,37 +291,85 @@ def _read_codes(facts: Facts, failure: Failure, lowered: str, family: str) -> No
     if given_reply:
         facts.reply_code, facts.reply_source = given_reply, "given"
 
-    if ("action" in lowered or "status" in lowered or "bouncetype" in lowered) and (
-        family in ("dsn", "smtp", "net", "other")
-    ):
-        for word in _DSN_RE.findall(lowered):
-            if word in _DSN_MEANING:
-                if facts.dsn_persistence is None:
-                    facts.dsn_persistence = _DSN_MEANING[word]
-                    facts.dsn_word = word
-            elif facts.status is None and not word.endswith(".0.0"):
-                facts.status, facts.status_source = word, "dsn-field"
+    if family in ("dsn", "smtp", "net", "other"):
+        _read_dsn_fields(facts, lowered)
 
-    if facts.status is None:
-        first: str | None = None
-        for klass, subject, detail in _STATUS_RE.findall(lowered):
-            if klass == "2" or int(subject) > 7:
-                continue
-            status = f"{klass}.{int(subject)}.{int(detail)}"
-            if first is None:
-                first = status
-            if subject != "0" or detail != "0":
-                first = status
-                break
-        if first is not None:
-            facts.status, facts.status_source = first, "text"
+    if facts.status is None and "." in lowered:
+        facts.status = _first_status(lowered)
+        facts.status_source = "text" if facts.status else None
 
     if facts.reply_code is None and family in ("smtp", "dsn", "net", "other"):
-        for groups in _REPLY_RE.findall(lowered):
-            code = int(groups[0] or groups[1] or groups[2])
-            if code >= 400:
-                facts.reply_code, facts.reply_source = code, "text"
-                break
+        facts.reply_code = _first_reply(lowered)
+        facts.reply_source = "text" if facts.reply_code else None
+
+
+def _read_dsn_fields(facts: Facts, lowered: str) -> None:
+    """Read RFC 3464 Action/Status fields (and their JSON or log cousins)."""
+    for keyword in _DSN_KEYWORDS:
+        start = lowered.find(keyword)
+        while start >= 0:
+            found = _DSN_VALUE_RE.match(lowered, start + len(keyword))
+            if found is not None:
+                word = found.group(1)
+                if word in _DSN_MEANING:
+                    if facts.dsn_persistence is None:
+                        facts.dsn_persistence = _DSN_MEANING[word]
+                        facts.dsn_word = word
+                elif facts.status is None and not word.endswith(".0.0"):
+                    facts.status, facts.status_source = word, "dsn-field"
+            start = lowered.find(keyword, start + len(keyword))
+
+
+def _first_status(lowered: str) -> str | None:
+    """Return the first specific enhanced status code of a text."""
+    first: str | None = None
+    for found in _STATUS_RE.finditer(lowered):
+        before = lowered[found.start() - 1] if found.start() else " "
+        if before.isalnum() or before in "._":
+            continue
+        klass, subject, detail = found.groups()
+        if klass == "2" or int(subject) > 7:
+            continue
+        status = f"{klass}.{int(subject)}.{int(detail)}"
+        if subject != "0" or detail != "0":
+            return status
+        first = first or status
+    return first
+
+
+def _first_reply(lowered: str) -> int | None:
+    """Return the first SMTP failure reply code of a text, or None."""
+    best: tuple[int, int] | None = None
+    for found in _REPLY_RE.finditer(lowered):
+        start = found.start()
+        if start and lowered[start - 1] not in _REPLY_BEFORE:
+            continue
+        if lowered.endswith("port ", 0, start) or found.group() < "400":
+            continue
+        best = (start, int(found.group()))
+        break
+    for pattern, hint in ((_TUPLE_REPLY_RE, "("), (_QUOTED_REPLY_RE, "code")):
+        other = pattern.search(lowered) if hint in lowered else None
+        if other is not None and (best is None or other.start() < best[0]):
+            if other.group(1) >= "400":
+                best = (other.start(), int(other.group(1)))
+    return best[1] if best else None
+
+
+def _first_http(lowered: str) -> int | None:
+    """Return the first HTTP error status that the text names as a status."""
+    for found in _HTTP_RE.finditer(lowered):
+        start = found.start()
+        if start and lowered[start - 1].isalnum():
+            continue
+        number = int(found.group())
+        if number not in HTTP_STATUSES:
+            continue
+        before = lowered[max(0, start - 14) : start]
+        wrapped = before.endswith("(") and lowered.startswith(")", found.end())
+        if wrapped or any(word in before for word in _HTTP_CONTEXT):
+            return number
+    return None
 
 
 def _read_protocol(facts: Facts, text: str, lowered: str, stage: Stage) -> None:
@@ -337,7 +386,11 @@ def _read_protocol(facts: Facts, text: str, lowered: str, stage: Stage) -> None:
             facts.bare = BARE_ERR_LOGIN if login else BARE_ERR
             facts.bare_key = "POP3 -ERR"
         return
-    answers = set(_IMAP_ANSWER_RE.findall(text))
+    answers = {
+        found.group()
+        for found in _IMAP_ANSWER_RE.finditer(text)
+        if not (found.start() and text[found.start() - 1].isalpha())
+    }
     for kind in ("NO", "BAD", "BYE"):
         if kind in answers:
             login = kind == "NO" and stage in LOGIN_STAGES
@@ -646,11 +699,55 @@ def _explain(
     return sentence[0].upper() + sentence[1:]
 
 
-def classify(failure: Failure) -> Classification:
-    """Return the classification of a failure; never raise."""
+_CACHE: dict[tuple[Any, ...], Classification] = {}
+_CACHE_SIZE = 1024
+
+
+def _cache_key(failure: Failure) -> tuple[Any, ...] | None:
+    """Return a key for failures worth caching: short text, hashable fields."""
+    text = getattr(failure, "text", "")
+    if not isinstance(text, str) or len(text) > MAX_SCAN:
+        return None
+    key = (
+        getattr(failure, "stage", None),
+        text,
+        getattr(failure, "reply_code", None),
+        getattr(failure, "status", None),
+        getattr(failure, "exception", None),
+    )
     try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _remember(key: tuple[Any, ...], decision: Classification) -> None:
+    if len(_CACHE) >= _CACHE_SIZE:
+        try:
+            _CACHE.pop(next(iter(_CACHE)), None)
+        except (RuntimeError, StopIteration):  # another thread changed it
+            return
+    _CACHE[key] = decision
+
+
+def classify(failure: Failure) -> Classification:
+    """Return the classification of a failure; never raise.
+
+    The same failure recurs on every retry, so recent decisions are kept; each
+    caller gets its own copy of the facts dict.
+    """
+    try:
+        key = _cache_key(failure)
+        known = _CACHE.get(key) if key is not None else None
+        if known is not None:
+            return replace(known, facts=dict(known.facts))
         facts, _ = read_facts(failure)
-        return decide(facts)
+        decision = decide(facts)
+        if key is not None:
+            _remember(key, decision)
+            return replace(decision, facts=dict(decision.facts))
+        return decision
     except Exception:  # noqa: BLE001 - an alert must never be lost to a bug here
         logger.exception("classifier fault")
         stage = normalise_stage(getattr(failure, "stage", None))

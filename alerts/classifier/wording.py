@@ -31,6 +31,7 @@ class Rule:
     name: str
     anchors: tuple[str, ...]
     regex: re.Pattern[str]
+    branches: tuple[tuple[str, re.Pattern[str]], ...]
     reason: Reason
     says: str
     example: str
@@ -38,6 +39,53 @@ class Rule:
     persistence: Persistence | None = None
     dsn_scope: Scope | None = None
     families: frozenset[str] | None = None
+
+
+def _split(pattern: str) -> list[str]:
+    """Return the top-level alternatives of a regular expression."""
+    branches: list[str] = []
+    depth, start, index, in_class = 0, 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            branches.append(pattern[start:index])
+            start = index + 1
+        index += 1
+    branches.append(pattern[start:])
+    return branches
+
+
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyz0123456789 -:,'_/;=\"<>")
+
+
+def _literal_prefix(branch: str) -> str:
+    """Return the literal text every match of a branch starts with."""
+    prefix: list[str] = []
+    index = 2 if branch.startswith("\\b") else 0
+    while index < len(branch):
+        char = branch[index]
+        if char == "\\" and index + 1 < len(branch) and not branch[index + 1].isalnum():
+            char, step = branch[index + 1], 2
+        elif char in _PLAIN:
+            step = 1
+        else:
+            break
+        if branch[index + step : index + step + 1] in ("?", "*", "{"):
+            break
+        prefix.append(char)
+        index += step
+    return "".join(prefix)
 
 
 def _rule(
@@ -56,6 +104,9 @@ def _rule(
         name=name,
         anchors=tuple(anchors.split()),
         regex=re.compile(pattern),
+        branches=tuple(
+            (_literal_prefix(branch), re.compile(branch)) for branch in _split(pattern)
+        ),
         reason=reason,
         says=says,
         example=example,
@@ -662,7 +713,8 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 
-_SPLIT = re.compile(r"[^a-z0-9]+")
+_KEEP = "abcdefghijklmnopqrstuvwxyz0123456789"
+_TO_SPACE = str.maketrans({code: " " for code in range(128) if chr(code) not in _KEEP})
 
 
 def _build_index() -> dict[str, tuple[int, ...]]:
@@ -679,7 +731,7 @@ ANCHORS = frozenset(_INDEX)
 
 def words(lowered: str) -> set[str]:
     """Return the set of alphanumeric words of a lower-cased text."""
-    return set(_SPLIT.split(lowered))
+    return set(lowered.translate(_TO_SPACE).split())
 
 
 def match(lowered: str, tokens: set[str], family: str) -> Rule | None:
@@ -694,6 +746,7 @@ def match(lowered: str, tokens: set[str], family: str) -> Rule | None:
         rule = RULES[position]
         if rule.families is not None and family not in rule.families:
             continue
-        if rule.regex.search(lowered):
-            return rule
+        for prefix, branch in rule.branches:
+            if prefix in lowered and branch.search(lowered):
+                return rule
     return None
