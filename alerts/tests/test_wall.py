@@ -50,7 +50,11 @@ def test_admins_and_ops_see_every_alert(role, request, owner, other_owner) -> No
 
     page = shown(logged_in(user).get("/"))
 
-    for text in ("Alert of the first owner", "Alert of the second owner", "Alert of nobody"):
+    for text in (
+        "Alert of the first owner",
+        "Alert of the second owner",
+        "Alert of nobody",
+    ):
         assert text in page
 
 
@@ -128,9 +132,7 @@ def test_state_is_active_unless_asked(admin_user) -> None:
 )
 def test_filters_by_scope_persistence_and_text(admin_user, params, expected) -> None:
     make_alert(message="mailbox scoped", detail="552 quota exceeded", reason="full")
-    make_alert(
-        message="profile scoped", scope=Scope.PROFILE, reason="rate_limited"
-    )
+    make_alert(message="profile scoped", scope=Scope.PROFILE, reason="rate_limited")
     make_alert(
         message="transient warning",
         level=Level.WARNING,
