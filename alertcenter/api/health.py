@@ -35,7 +35,9 @@ def check_database() -> None:
 
 def check_broker() -> None:
     with celery_app.connection_for_write() as connection:
-        connection.ensure_connection(max_retries=1, timeout=DEADLINE_SECONDS)
+        connection.ensure_connection(
+            max_retries=1, interval_start=0, timeout=DEADLINE_SECONDS
+        )
 
 
 CHECKS: dict[str, Callable[[], None]] = {

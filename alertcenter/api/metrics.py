@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 
 from django.db.models import Count, Q
 from django.http import HttpResponse
@@ -27,8 +28,9 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
@@ -133,9 +135,16 @@ def scrape_registry() -> CollectorRegistry:
     return registry
 
 
-class PlainTextRenderer(BaseRenderer):
-    media_type = "text/plain"
-    format = "txt"
+class AnyAccept(BaseContentNegotiation):
+    """Answer errors in JSON whatever the scraper accepts."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(
+        self, request: Request, renderers: Any, format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        return renderers[0], renderers[0].media_type
 
 
 class MetricsView(APIView):
@@ -143,7 +152,8 @@ class MetricsView(APIView):
 
     authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
     permission_classes = [IsAuthenticated]
-    renderer_classes = [PlainTextRenderer]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = AnyAccept
     schema = None
 
     def get(self, request: Request) -> HttpResponse:
