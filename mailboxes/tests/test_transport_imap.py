@@ -294,3 +294,19 @@ def test_literal_over_size_limit_fails_cleanly(
 
     assert caught.value.stage == "imap-fetch"
     assert "over the limit of 10" in caught.value.text
+
+
+def test_stopped_server_is_a_tcp_failure_until_it_starts_again(
+    dovecot: DovecotServer, dovecot_user: tuple[str, str]
+) -> None:
+    transport = ImapTransport(endpoint(dovecot, dovecot_user))
+
+    dovecot.stop()
+    try:
+        with pytest.raises(TransportError) as caught:
+            transport.check()
+    finally:
+        dovecot.start()
+    transport.check()
+
+    assert caught.value.stage == "tcp"
