@@ -32,11 +32,10 @@ def broker_down():
     conf.broker_url = "redis://127.0.0.1:1/0"
     conf.broker_transport_options = {}
     conf.task_always_eager = False
-    celery_app.pool.force_close_all()
-    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
     yield
     conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
-    celery_app._pool = None
+    celery_app.amqp._producer_pool = None
 
 
 def test_healthz_is_503_when_the_broker_is_down(db, broker_down):

@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any
 
 from django.db import transaction
-from kombu.exceptions import OperationalError as BrokerError
 
 from alerts.choices import FailureSource
 from alerts.models import FailureRecord
@@ -114,23 +113,19 @@ def queue_processing(record_ids: Sequence[int]) -> int:
     """
     from alerts.tasks import process_failure
 
-    queued = 0
-    for position, record_id in enumerate(record_ids):
+    for queued, record_id in enumerate(record_ids):
         try:
             process_failure.delay(record_id)
-        except BrokerError as exc:
+        except Exception as exc:
+            # A broker that is down refuses every task alike: stop asking.
             logger.warning(
-                "broker refused failure %s (%s of %s not queued, the sweep will "
-                "queue them): %s",
+                "broker refused failure %s (%s of %s not queued; the sweep will "
+                "queue them): %s: %s",
                 record_id,
-                len(record_ids) - position,
+                len(record_ids) - queued,
                 len(record_ids),
+                exc.__class__.__name__,
                 exc,
             )
-            break
-        except Exception:
-            # An eager (in-process) run failed: the record stays unprocessed.
-            logger.exception("processing failure %s failed", record_id)
-        else:
-            queued += 1
-    return queued
+            return queued
+    return len(record_ids)
