@@ -279,8 +279,20 @@ def read_facts(failure: Failure) -> tuple[Facts, str]:
     facts.exception = exception_key(getattr(failure, "exception", None))
     if facts.exception is None:
         facts.exception = _exception_in_text(lowered, tokens)
-    facts.rule = wording.match(lowered, tokens, family)
+    rule = wording.match(lowered, tokens, family)
+    if rule is not None and rule.generic and _specific(facts.status):
+        # Generic wording ("service unavailable") must not hide what a
+        # specific status code says.
+        rule = None
+    facts.rule = rule
     return facts, lowered
+
+
+def _specific(status: str | None) -> bool:
+    if status is None or status.endswith(".0"):
+        return False
+    entry = enhanced.lookup(status)
+    return entry is not None and entry.reason not in (R.UNKNOWN, R.NOTICE)
 
 
 def _read_codes(facts: Facts, failure: Failure, lowered: str, family: str) -> None:
@@ -376,7 +388,8 @@ def _read_protocol(facts: Facts, text: str, lowered: str, stage: Stage) -> None:
     if "[" in lowered:
         for key in _BRACKET_RE.findall(lowered):
             entry = _PROTOCOL_CODES.get(key)
-            if entry is not None:
+            # [ALERT] and the like only carry a message; keep reading.
+            if entry is not None and entry[1].reason not in (R.UNKNOWN, R.NOTICE):
                 facts.protocol_key = f"{entry[0]} [{key.upper()}]"
                 facts.protocol = entry[1]
                 return

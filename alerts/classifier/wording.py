@@ -39,6 +39,7 @@ class Rule:
     persistence: Persistence | None = None
     dsn_scope: Scope | None = None
     families: frozenset[str] | None = None
+    generic: bool = False
 
 
 def _split(pattern: str) -> list[str]:
@@ -99,14 +100,22 @@ def _rule(
     persistence: Persistence | None = None,
     dsn_scope: Scope | None = None,
     families: tuple[str, ...] | None = None,
+    generic: bool = False,
 ) -> Rule:
+    branches = tuple(
+        (_literal_prefix(branch), re.compile(branch)) for branch in _split(pattern)
+    )
+    words = anchors.split()
+    for prefix, _ in branches:
+        first = re.match(r"[a-z0-9]+(?=[^a-z0-9])", prefix)
+        if first is not None and first.group() not in words:
+            words.append(first.group())
     return Rule(
         name=name,
-        anchors=tuple(anchors.split()),
+        anchors=tuple(words),
         regex=re.compile(pattern),
-        branches=tuple(
-            (_literal_prefix(branch), re.compile(branch)) for branch in _split(pattern)
-        ),
+        branches=branches,
+        generic=generic,
         reason=reason,
         says=says,
         example=example,
@@ -176,7 +185,7 @@ RULES: tuple[Rule, ...] = (
         "starttls tls ssl encryption secure plaintext privacyrequired",
         r"must issue a starttls|starttls (?:is )?required|"
         r"(?:tls|ssl|encryption) (?:is )?required|requires? a secure connection|"
-        r"plaintext authentication (?:is )?disallowed|privacyrequired|"
+        r"plaintext auth\w* (?:is )?(?:disallowed|not allowed)|privacyrequired|"
         r"encryption needed",
         R.TLS_REQUIRED,
         "the server insists on an encrypted connection first",
@@ -391,7 +400,7 @@ RULES: tuple[Rule, ...] = (
         r"sender (?:address )?(?:rejected|refused|denied|not allowed)",
         R.SENDER_REJECTED,
         "the server refuses the sender address",
-        "553 5.7.1 <a@example.com>: Sender address rejected: not owned by user",
+        "450 4.1.8 <a@example.com>: Sender address rejected: Domain not found",
         scope=MAILBOX,
     ),
     # Sending quotas of a whole service account (Amazon SES and the like).
@@ -710,6 +719,7 @@ RULES: tuple[Rule, ...] = (
         R.SERVER_BUSY,
         "the server is busy or temporarily unavailable",
         "451 4.4.5 High load, try again later",
+        generic=True,
     ),
 )
 
