@@ -205,4 +205,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "alerts.tasks.purge_resolved",
         "schedule": 6 * 3600.0,
     },
+    "schedule-due-mailboxes": {
+        "task": "mailboxes.tasks.schedule_due_mailboxes",
+        "schedule": float(SCHEDULER_TICK_SECONDS),
+    },
 }
