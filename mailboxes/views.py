@@ -13,6 +13,7 @@ from django.views.decorators.http import require_POST
 from alerts.views import alert_section, is_htmx
 from mailboxes.filters import MailboxFilterSet, with_health
 from mailboxes.models import Email, Mailbox
+from mailboxes.processing import request_test_and_enable
 
 LIST_SIZE = 50
 
@@ -62,8 +63,6 @@ def status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def test_and_enable(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue Test & Enable of a mailbox; its page then polls for the result."""
-    from mailboxes.processing import request_test_and_enable
-
     mailbox = _visible_mailbox(request, pk)
     request_test_and_enable(mailbox, request.user)
 

@@ -14,6 +14,7 @@ from alerts.views import alert_section, is_htmx
 from mailboxes.choices import Health
 from mailboxes.filters import health_by_profile, with_health
 from mailboxes.models import Mailbox
+from mailboxes.processing import request_profile_test
 from serverprofiles.forms import ProfileTestForm
 from serverprofiles.models import ServerProfile
 
@@ -76,8 +77,6 @@ def status(request: HttpRequest, pk: int) -> HttpResponse:
 def test(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a test of the profile's servers, or Test & Enable of all its
     mailboxes."""
-    from mailboxes.processing import request_profile_test
-
     profile = _visible_profile(request, pk)
     form = ProfileTestForm(request.POST)
     if not form.is_valid():
