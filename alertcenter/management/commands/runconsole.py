@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,6 +13,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
+
+from mailboxes.management.commands import demo_servers
 
 
 class Command(BaseCommand):
@@ -26,12 +29,19 @@ class Command(BaseCommand):
     def handle(self, *args: Any, port: int, no_demo: bool, **options: Any) -> None:
         settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
         call_command("migrate", interactive=False, verbosity=0)
-        if not no_demo:
-            call_command("load_demo")
-
         env = dict(os.environ)
         env.setdefault("DEBUG", "true")
         python = sys.executable
+        children: dict[str, subprocess.Popen[bytes]] = {}
+        if not no_demo:
+            # The demo servers come first: load_demo processes the demo
+            # mailboxes against them, so the wall has real alerts at once.
+            children["demo-servers"] = subprocess.Popen(
+                [python, "manage.py", "demo_servers"], env=env
+            )
+            _wait_for_port(demo_servers.HOST, demo_servers.SMTP_PORT, 30)
+            call_command("load_demo")
+
         commands = {
             "web": [
                 python,
@@ -67,9 +77,9 @@ class Command(BaseCommand):
                 str(settings.VAR_DIR / "celerybeat-schedule"),
             ],
         }
-        children = {
-            name: subprocess.Popen(argv, env=env) for name, argv in commands.items()
-        }
+        children.update(
+            (name, subprocess.Popen(argv, env=env)) for name, argv in commands.items()
+        )
         self.stdout.write(
             f"alertcenter is starting on http://127.0.0.1:{port}/ "
             "(web, worker, beat). Ctrl-C stops all of them."
@@ -99,3 +109,15 @@ class Command(BaseCommand):
                     child.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
                     child.kill()
+
+
+def _wait_for_port(host: str, port: int, timeout: float) -> bool:
+    """Wait until host:port accepts connections; return whether it did."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((host, port), timeout=1):
+                return True
+        except OSError:
+            time.sleep(0.2)
+    return False
