@@ -51,12 +51,20 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "mailboxes/detail.html", context)
 
 
+def _status_panel(request: HttpRequest, mailbox: Mailbox) -> HttpResponse:
+    """Answer htmx with the status panel; once no test is pending, also with
+    a fresh Alerts section (swapped out of band) to show what the test found."""
+    context: dict[str, object] = {"mailbox": mailbox}
+    if not mailbox.test_requested_at:
+        context.update(alert_section(request, mailbox=mailbox.pk), oob_alerts=True)
+    return render(request, "mailboxes/_status.html", context)
+
+
 @login_required
 def status(request: HttpRequest, pk: int) -> HttpResponse:
     """Return the status panel of a mailbox, which polls itself while a test
     is pending."""
-    mailbox = _visible_mailbox(request, pk)
-    return render(request, "mailboxes/_status.html", {"mailbox": mailbox})
+    return _status_panel(request, _visible_mailbox(request, pk))
 
 
 @login_required
@@ -67,8 +75,7 @@ def test_and_enable(request: HttpRequest, pk: int) -> HttpResponse:
     request_test_and_enable(mailbox, request.user)
 
     if is_htmx(request):
-        mailbox = _visible_mailbox(request, pk)
-        return render(request, "mailboxes/_status.html", {"mailbox": mailbox})
+        return _status_panel(request, _visible_mailbox(request, pk))
     messages.info(request, "Test & Enable was queued.")
     return redirect(mailbox)
 

@@ -46,6 +46,15 @@ def _visible_profile(request: HttpRequest, pk: int) -> ServerProfile:
     return get_object_or_404(queryset, pk=pk)
 
 
+def _status_panel(request: HttpRequest, profile: ServerProfile) -> HttpResponse:
+    """Answer htmx with the tests and mailboxes of the profile; once no test
+    is pending, also with a fresh Alerts section (swapped out of band)."""
+    context = _status_context(profile)
+    if not context["pending"]:
+        context.update(alert_section(request, profile=profile.pk), oob_alerts=True)
+    return render(request, "serverprofiles/_status.html", context)
+
+
 def _status_context(profile: ServerProfile) -> dict[str, Any]:
     mailboxes = list(
         with_health(profile.mailboxes.select_related("owner")).order_by("address")
@@ -68,8 +77,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 def status(request: HttpRequest, pk: int) -> HttpResponse:
     """Return the test status and mailboxes of a profile; it polls itself
     while a test of its mailboxes is pending."""
-    profile = _visible_profile(request, pk)
-    return render(request, "serverprofiles/_status.html", _status_context(profile))
+    return _status_panel(request, _visible_profile(request, pk))
 
 
 @login_required
@@ -85,8 +93,7 @@ def test(request: HttpRequest, pk: int) -> HttpResponse:
     request_profile_test(profile, request.user, all_mailboxes=all_mailboxes)
 
     if is_htmx(request):
-        profile = _visible_profile(request, pk)
-        return render(request, "serverprofiles/_status.html", _status_context(profile))
+        return _status_panel(request, _visible_profile(request, pk))
     if all_mailboxes:
         messages.info(request, "Test & Enable of every mailbox was queued.")
     else:

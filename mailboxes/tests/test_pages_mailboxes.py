@@ -180,3 +180,17 @@ def test_email_page_shows_status_attempts_error_and_alerts(owner) -> None:
     assert "Failed" in page and "550 5.1.1 user unknown" in page
     assert "<dt>Attempts</dt><dd>3</dd>" in page
     assert "Recipient does not exist" in page
+
+
+def test_a_finished_test_refreshes_the_alerts_section_too(owner) -> None:
+    box = make_mailbox(owner)
+    make_alert([owner], mailbox=box, message="Found by the test")
+    client = logged_in(owner)
+
+    done = client.get(f"/mailboxes/{box.pk}/status/", HTTP_HX_REQUEST="true")
+    Mailbox.objects.filter(pk=box.pk).update(test_requested_at=timezone.now())
+    pending = client.get(f"/mailboxes/{box.pk}/status/", HTTP_HX_REQUEST="true")
+
+    assert 'id="alerts-section" hx-swap-oob="true"' in done.content.decode()
+    assert "Found by the test" in done.content.decode()
+    assert "alerts-section" not in pending.content.decode()
