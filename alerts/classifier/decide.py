@@ -182,6 +182,7 @@ _IMAP_ANSWER_RE = re.compile(r"(?:NO|BAD|BYE)(?![A-Za-z])")
 _ERRNO_RE = re.compile(r"\[(?:errno|winerror) (-?\d{1,5})\]")
 _HTTP_RE = re.compile(r"[45]\d\d(?!\d)")
 _HTTP_CONTEXT = ("status", "code", "error", "http/")
+_EXCEPTION_WORDS = frozenset(TEXT_TOKENS)
 _PROTOCOL_CODES: dict[str, tuple[str, ProtocolCode]] = {
     **{key.lower(): ("IMAP", code) for key, code in IMAP_CODES.items()},
     **{key.lower(): ("POP3", code) for key, code in POP3_CODES.items()},
@@ -217,6 +218,9 @@ def normalise_stage(stage: object) -> Stage:
         return stage
     if not isinstance(stage, str):
         return Stage.OTHER
+    known = _STAGES.get(stage)
+    if known is not None:
+        return known
     return _STAGES.get(stage.strip().lower().replace("_", "-"), Stage.OTHER)
 
 
@@ -413,7 +417,7 @@ def _read_protocol(facts: Facts, text: str, lowered: str, stage: Stage) -> None:
 
 
 def _exception_in_text(lowered: str, tokens: set[str]) -> str | None:
-    found = [TEXT_TOKENS[token] for token in tokens & TEXT_TOKENS.keys()]
+    found = [TEXT_TOKENS[token] for token in tokens & _EXCEPTION_WORDS]
     if "socket" in tokens and "socket.error" in lowered:
         found.append("socket.error")
     if ("imap4" in tokens or "imaplib" in tokens) and ".error" in lowered:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .reasons import Reason
 from .types import Persistence, Scope
@@ -24,6 +25,14 @@ SMTP, IMAP, POP3, EWS = "smtp", "imap", "pop3", "ews"
 NET, DSN, OTHER = "net", "dsn", "other"
 
 
+class Branch(NamedTuple):
+    """One alternative of a rule's pattern, with what must precede a search."""
+
+    prefix: str
+    regex: re.Pattern[str]
+    anchors: tuple[str, ...]
+
+
 @dataclass(frozen=True)
 class Rule:
     """Describe one recognisable wording and what it tells."""
@@ -31,7 +40,7 @@ class Rule:
     name: str
     anchors: tuple[str, ...]
     regex: re.Pattern[str]
-    branches: tuple[tuple[str, re.Pattern[str]], ...]
+    branches: tuple[Branch, ...]
     reason: Reason
     says: str
     example: str
@@ -102,19 +111,20 @@ def _rule(
     families: tuple[str, ...] | None = None,
     generic: bool = False,
 ) -> Rule:
-    branches = tuple(
-        (_literal_prefix(branch), re.compile(branch)) for branch in _split(pattern)
-    )
-    words = anchors.split()
-    for prefix, _ in branches:
+    explicit = tuple(anchors.split())
+    branches = []
+    for source in _split(pattern):
+        prefix = _literal_prefix(source)
+        # A branch whose literal start holds a whole word is tried only when
+        # that word is present; the others fall back to the rule's anchors.
         first = re.match(r"[a-z0-9]+(?=[^a-z0-9])", prefix)
-        if first is not None and first.group() not in words:
-            words.append(first.group())
+        own = (first.group(),) if first is not None else explicit
+        branches.append(Branch(prefix, re.compile(source), own))
     return Rule(
         name=name,
-        anchors=tuple(words),
+        anchors=tuple(sorted({word for branch in branches for word in branch.anchors})),
         regex=re.compile(pattern),
-        branches=branches,
+        branches=tuple(branches),
         generic=generic,
         reason=reason,
         says=says,
@@ -727,11 +737,12 @@ _KEEP = "abcdefghijklmnopqrstuvwxyz0123456789"
 _TO_SPACE = str.maketrans({code: " " for code in range(128) if chr(code) not in _KEEP})
 
 
-def _build_index() -> dict[str, tuple[int, ...]]:
-    index: dict[str, list[int]] = {}
+def _build_index() -> dict[str, tuple[tuple[int, Branch], ...]]:
+    index: dict[str, list[tuple[int, Branch]]] = {}
     for position, rule in enumerate(RULES):
-        for anchor in rule.anchors:
-            index.setdefault(anchor, []).append(position)
+        for branch in rule.branches:
+            for anchor in branch.anchors:
+                index.setdefault(anchor, []).append((position, branch))
     return {anchor: tuple(found) for anchor, found in index.items()}
 
 
@@ -749,14 +760,14 @@ def match(lowered: str, tokens: set[str], family: str) -> Rule | None:
     present = tokens & ANCHORS
     if not present:
         return None
-    candidates: set[int] = set()
+    best: int | None = None
     for anchor in present:
-        candidates.update(_INDEX[anchor])
-    for position in sorted(candidates):
-        rule = RULES[position]
-        if rule.families is not None and family not in rule.families:
-            continue
-        for prefix, branch in rule.branches:
-            if prefix in lowered and branch.search(lowered):
-                return rule
-    return None
+        for position, branch in _INDEX[anchor]:
+            if best is not None and position >= best:
+                break
+            if branch.prefix in lowered and branch.regex.search(lowered):
+                families = RULES[position].families
+                if families is None or family in families:
+                    best = position
+                    break
+    return RULES[best] if best is not None else None
