@@ -41,7 +41,7 @@ def decode_bytes(raw: bytes, charset: str | None) -> str:
         name = charset.strip().strip('"').lower()
         try:
             codecs.lookup(name)
-        except LookupError:
+        except (LookupError, ValueError):  # unknown, or a NUL in the name
             name = ""
         if name:
             try:

@@ -122,7 +122,10 @@ def _walk(part: Message, parts: _Parts, depth: int) -> None:
     if depth > _MAX_DEPTH:
         return
     ctype = content_type(part)
-    payload = part.get_payload()
+    try:
+        payload = part.get_payload()
+    except ValueError:  # a charset parameter with a NUL in it
+        payload = None
     if ctype in ("message/delivery-status", "message/global-delivery-status"):
         parts.status.append(part)
     elif ctype == "message/feedback-report":

@@ -1,0 +1,257 @@
+"""Helpers of the trust tests: private Redis and PostgreSQL servers, a real
+Celery worker pointed at them, and a tally of how many inputs each test tried.
+
+The machine's shared Redis (6379) and PostgreSQL (5432) serve other test runs
+at the same time, so the tests that stop or restart a service start their own
+copy on a free loopback port and stop only that one.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.mailservers import free_port, wait_for_port
+
+ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
+
+
+def tally(kind: str, tried: int, result: str) -> None:
+    """Print one line of what a trust test tried (shown with ``pytest -s``)."""
+    print(f"\nTRUST {kind}: tried {tried}; {result}")
+
+
+def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll ``check`` until it is true; fail with ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.2)
+
+
+def require(binary: str) -> str | None:
+    """Return why a test cannot run without ``binary``, or None when it can."""
+    if shutil.which(binary) or Path(binary).exists():
+        return None
+    return f"{binary} is not installed"
+
+
+# -- Redis -----------------------------------------------------------------------
+
+
+class PrivateRedis:
+    """A redis-server of our own on a free port, with nothing kept on disk:
+    stopping it loses every queued task, as a crash of the broker would."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.process = None
+
+
+# -- PostgreSQL --------------------------------------------------------------------
+
+
+class PrivatePostgres:
+    """A throw-away PostgreSQL cluster on a free port, owned by the postgres
+    system user, which the test may stop and start at will."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.folder = Path(tempfile.mkdtemp(prefix="alertcenter-trust-pg-"))
+        self.data = self.folder / "data"
+        self.log = self.folder / "server.log"
+        self.folder.chmod(0o755)
+
+    @property
+    def url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/alertcenter"
+
+    def _as_owner(self, *args: str) -> subprocess.CompletedProcess[str]:
+        command = list(args)
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        return subprocess.run(
+            command, check=True, capture_output=True, text=True, timeout=60
+        )
+
+    def init(self) -> None:
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("postgres")
+            os.chown(self.folder, entry.pw_uid, entry.pw_gid)
+        self._as_owner(
+            str(POSTGRES_BIN / "initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+        )
+        self.start()
+        self._as_owner(
+            str(POSTGRES_BIN / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-c",
+            "CREATE DATABASE alertcenter",
+        )
+
+    def start(self) -> None:
+        self._as_owner(
+            str(POSTGRES_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off",
+            "-w",
+            "start",
+        )
+
+    def stop(self) -> None:
+        self._as_owner(
+            str(POSTGRES_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "stop"
+        )
+
+    def restart(self) -> None:
+        """Stop the server (ending every connection) and start it again."""
+        self.stop()
+        self.start()
+
+    def remove(self) -> None:
+        try:
+            self.stop()
+        except subprocess.CalledProcessError:
+            pass
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+# -- Celery workers ----------------------------------------------------------------
+
+
+class Worker:
+    """A real ``celery worker`` process (solo pool) on the given broker and
+    database; kill() ends it with SIGKILL, as a crash or an OOM kill would."""
+
+    def __init__(self, log: Path, broker_url: str, database_url: str) -> None:
+        env = dict(os.environ)
+        env.update(
+            CELERY_BROKER_URL=broker_url,
+            DATABASE_URL=database_url,
+            DJANGO_SETTINGS_MODULE="alertcenter.settings",
+            CELERY_TASK_ALWAYS_EAGER="false",
+            DEBUG="false",
+            LOG_LEVEL="INFO",
+        )
+        self.log = log
+        self._log_file = log.open("ab")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "alertcenter",
+                "worker",
+                "--pool",
+                "solo",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel",
+                "INFO",
+                "-n",
+                f"trust{time.monotonic_ns()}@localhost",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 40.0) -> None:
+        """Wait until the worker says it is ready; raise with its log if not."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if "ready." in self.output():
+                return
+            if self.process.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"the worker did not start:\n{self.output()}")
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+        self._log_file.close()
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        if not self._log_file.closed:
+            self._log_file.close()
