@@ -15,6 +15,7 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.permissions import IsAuthenticated
 
 from alertcenter.api.auth import BearerTokenAuthentication
 
@@ -97,3 +98,4 @@ class SchemaView(SpectacularAPIView):
     """The OpenAPI schema, for signed-in users and token holders."""
 
     authentication_classes = [BearerTokenAuthentication, SessionAuthentication]
+    permission_classes = [IsAuthenticated]

@@ -18,6 +18,7 @@ from serverprofiles.models import ServerProfile
 MAX_BATCH = 1000
 MAX_TEXT = 10_000
 MAX_KEY = 180
+MAX_LOOKUP = 998
 STAGES = [stage.value for stage in Stage]
 STATUS_PATTERN = r"^[245]\.\d{1,3}\.\d{1,3}$"
 
@@ -36,12 +37,25 @@ def normalise_message_id(value: str) -> str:
     return value
 
 
+def _storable(value: str) -> bool:
+    """Return whether a database query may carry this text (no NUL, no lone
+    surrogate); anything else fails validation later anyway."""
+    if "\x00" in value:
+        return False
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _strings(items: Iterable[Any], field: str) -> set[str]:
+    """Return the lookup values a raw batch gives for a field."""
     found = set()
     for item in items:
         value = item.get(field) if isinstance(item, dict) else None
-        if isinstance(value, str) and value.strip():
-            found.add(value.strip())
+        if isinstance(value, str) and value.strip() and _storable(value):
+            found.add(value.strip()[:MAX_LOOKUP])
     return found
 
 

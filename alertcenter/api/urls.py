@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, re_path
 
 from alertcenter.api import docs, token_views, views
 
@@ -26,4 +26,6 @@ urlpatterns = [
     path("docs/", docs.api_docs, name="docs"),
     path("tokens/", token_views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke", token_views.revoke, name="token-revoke"),
+    # Anything else under api/ answers in JSON too, not with the HTML 404 page.
+    re_path(r"^v1/", views.not_found),
 ]

@@ -7,7 +7,9 @@ from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
 from django.db.models import QuerySet
+from django.http import HttpRequest, JsonResponse
 from django.shortcuts import get_object_or_404
+from django.views.decorators.csrf import csrf_exempt
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -25,13 +27,17 @@ from rest_framework.views import APIView
 from alertcenter.api import serializers as s
 from alertcenter.api.auth import BearerTokenAuthentication
 from alertcenter.api.intake import store_failures
+from alertcenter.api.schema import ApiSchema
 from alertcenter.api.throttling import WriteRateThrottle
 from alerts.filters import AlertFilterSet
 from alerts.models import Alert, SyncPrompt
 from mailboxes.models import Mailbox
 from serverprofiles.models import ServerProfile
 
-ERRORS = OpenApiResponse(description="Field errors, per item index for batches.")
+ERRORS = OpenApiResponse(
+    response=OpenApiTypes.OBJECT,
+    description="Field errors; for a batch, keyed by the index of each bad item.",
+)
 
 
 class PayloadTooLarge(APIException):
@@ -48,6 +54,7 @@ class ApiMixin:
     parser_classes = [JSONParser]
     renderer_classes = [JSONRenderer]
     throttle_classes = [WriteRateThrottle]
+    schema = ApiSchema()
 
     def handle_exception(self, exc: Exception) -> Response:
         # Reading a body over DATA_UPLOAD_MAX_MEMORY_SIZE raises this Django
@@ -287,3 +294,9 @@ class TestAndEnableView(ApiMixin, APIView):
         return Response(
             {"queued": True, "mailbox": mailbox.pk}, status=status.HTTP_202_ACCEPTED
         )
+
+
+@csrf_exempt
+def not_found(request: HttpRequest) -> JsonResponse:
+    """Answer a path the API does not have."""
+    return JsonResponse({"detail": "Not found."}, status=status.HTTP_404_NOT_FOUND)
