@@ -707,8 +707,8 @@ def _explain(
         parts.append(f"the {facts.bare_key} answer means {facts.bare.meaning}")
     if not parts:
         parts.append(
-            "nothing in the failure was recognised, so it is treated as transient"
-            " until it repeats"
+            "nothing in the failure was recognised, and what is not understood is"
+            " treated as transient until it repeats"
         )
     if note is not None:
         parts.append(_NOTES[note])
