@@ -202,6 +202,12 @@ def test_owner_filters_the_wall_to_errors(page, live_server) -> None:
     page.set_viewport_size({"width": 390, "height": 844})
     shoot(page, "wall-phone.png")
 
+    page.goto(f"{live_server.url}/")
+    page.fill("input[name=q]", "greylisted")
+    page.wait_for_url(re.compile(r"q=greylisted"))
+    page.wait_for_function("document.querySelectorAll('article.alert').length === 1")
+    assert "4.7.0 greylisted" in page.locator("article.alert").inner_text()
+
 
 def test_admin_deletes_all_warnings_after_confirming(page, live_server) -> None:
     owner = make_user("owner")

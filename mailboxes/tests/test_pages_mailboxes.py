@@ -194,3 +194,20 @@ def test_a_finished_test_refreshes_the_alerts_section_too(owner) -> None:
     assert 'id="alerts-section" hx-swap-oob="true"' in done.content.decode()
     assert "Found by the test" in done.content.decode()
     assert "alerts-section" not in pending.content.decode()
+
+
+def test_mailbox_list_query_count_does_not_grow(admin_user, owner) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client = logged_in(admin_user)
+    for _ in range(2):
+        make_mailbox(owner)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/mailboxes/")
+    for _ in range(20):
+        make_mailbox(owner, outgoing_test=Tested.FAILURE)
+    with CaptureQueriesContext(connection) as many:
+        client.get("/mailboxes/")
+
+    assert len(many) == len(few)
