@@ -255,3 +255,16 @@ def test_writes_are_rate_limited(api, mailbox):
 
     assert codes == [202, 202, 429]
     assert api.get("/api/v1/mailboxes").status_code == 200
+
+
+def test_stored_failures_are_processed_after_commit(
+    api, mailbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = api.post(URL, failure(mailbox.address))
+
+    assert len(callbacks) == 1
+    record = FailureRecord.objects.get(pk=response.json()["ids"][0])
+    assert record.processed_at is not None
+    assert record.alert is not None
+    assert record.alert.mailbox == mailbox
