@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
-
-import pytest
-
+from alerts.choices import AuditAction
+from alerts.models import AuditEntry
 from tests.factories import make_mailbox, make_profile
 from tests.test_api_support import ApiClient
 
@@ -79,14 +77,15 @@ def test_an_unknown_id_is_404(owner):
     assert ApiClient(owner).get("/api/v1/mailboxes/999999999").status_code == 404
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("mailboxes.processing") is None,
-    reason="mailboxes.processing (Test & Enable) has not landed yet",
-)
-def test_test_and_enable_is_queued(owner):
+def test_test_and_enable_is_requested(owner, django_capture_on_commit_callbacks):
     box = make_mailbox(owner=owner)
 
-    response = ApiClient(owner).post(f"/api/v1/mailboxes/{box.pk}/test-and-enable")
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = ApiClient(owner).post(f"/api/v1/mailboxes/{box.pk}/test-and-enable")
 
     assert response.status_code == 202
     assert response.json() == {"queued": True, "mailbox": box.pk}
+    box.refresh_from_db()
+    assert box.test_requested_at is not None
+    assert len(callbacks) == 1
+    assert AuditEntry.objects.filter(action=AuditAction.TEST_AND_ENABLE).count() == 1

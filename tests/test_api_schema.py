@@ -80,7 +80,7 @@ def settings_override(settings):
     request_finished.connect(close_old_connections)
 
 
-@schema.exclude(path="/api/v1/mailboxes/{id}/test-and-enable").parametrize()
+@schema.parametrize()
 @settings(
     max_examples=MAX_EXAMPLES,
     deadline=None,
