@@ -9,7 +9,10 @@ from django.utils import timezone
 from alerts.choices import AlertState, Level, Scope
 from alerts.models import Alert, AlertRecipient
 from tests.factories import make_mailbox
-from tests.test_api_support import ApiClient
+from tests.test_api_support import (
+    ApiClient,
+    fresh_rate_limits,  # noqa: F401
+)
 
 _n = iter(range(10**6))
 

@@ -9,7 +9,10 @@ from django.test import Client
 
 from alertcenter.api.auth import issue_token, revoke_token
 from alerts.models import ApiToken
-from tests.test_api_support import ApiClient
+from tests.test_api_support import (
+    ApiClient,
+    fresh_rate_limits,  # noqa: F401
+)
 
 URL = "/api/v1/mailboxes"
 

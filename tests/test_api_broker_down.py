@@ -13,7 +13,11 @@ from alertcenter.celery import app as celery_app
 from alerts.models import Alert, FailureRecord
 from alerts.tasks import sweep_unprocessed
 from tests.factories import make_mailbox
-from tests.test_api_support import ApiClient, failure
+from tests.test_api_support import (
+    ApiClient,
+    failure,
+    fresh_rate_limits,  # noqa: F401
+)
 
 URL = "/api/v1/failures"
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from alerts.choices import AuditAction
 from alerts.models import AuditEntry
 from tests.factories import make_mailbox, make_profile
-from tests.test_api_support import ApiClient
+from tests.test_api_support import (
+    ApiClient,
+    fresh_rate_limits,  # noqa: F401
+)
 
 
 def test_an_owner_lists_only_their_mailboxes(owner, other_owner):

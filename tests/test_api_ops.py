@@ -11,7 +11,10 @@ from alertcenter.celery import app as celery_app
 from alerts.choices import Level
 from alerts.models import Alert
 from tests.factories import make_mailbox
-from tests.test_api_support import ApiClient
+from tests.test_api_support import (
+    ApiClient,
+    fresh_rate_limits,  # noqa: F401
+)
 
 
 def test_healthz_answers_ok_without_login(db):

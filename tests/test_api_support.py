@@ -5,11 +5,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from alertcenter.api.auth import issue_token
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits() -> None:
+    """Start each test with empty write counters: on SQLite user ids repeat
+    from test to test, and the counters live in the process-wide cache."""
+    cache.clear()
 
 
 class ApiClient:

@@ -6,7 +6,10 @@ from alerts.choices import AlertKind, Level
 from alerts.funnel import decide_sync_prompt
 from alerts.models import Alert, SyncPrompt
 from tests.factories import make_mailbox
-from tests.test_api_support import ApiClient
+from tests.test_api_support import (
+    ApiClient,
+    fresh_rate_limits,  # noqa: F401
+)
 
 URL = "/api/v1/sync-prompts"
 
