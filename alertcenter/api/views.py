@@ -61,7 +61,7 @@ class ApiMixin:
         # error, which DRF would let through as a 500.
         if isinstance(exc, RequestDataTooBig):
             exc = PayloadTooLarge()
-        return super().handle_exception(exc)  # type: ignore[misc,no-any-return]
+        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 class NewestFirst(CursorPagination):
