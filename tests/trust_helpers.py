@@ -16,8 +16,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from urllib.parse import quote
 
 from tests.mailservers import free_port, wait_for_port
 
@@ -255,3 +258,43 @@ class Worker:
                 self.process.wait(timeout=10)
         if not self._log_file.closed:
             self._log_file.close()
+
+
+def database_url_of(settings_dict: dict[str, object]) -> str:
+    """Return a DATABASE_URL for a Django connection's settings."""
+    user = quote(str(settings_dict.get("USER") or ""))
+    password = quote(str(settings_dict.get("PASSWORD") or ""))
+    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    host = settings_dict.get("HOST") or "127.0.0.1"
+    port = settings_dict.get("PORT") or 5432
+    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
+
+
+@contextmanager
+def celery_on(broker_url: str) -> Iterator[None]:
+    """Send this process's tasks through the given broker, not eagerly."""
+    from alertcenter.celery import app
+
+    conf = app.conf
+    saved = (conf.task_always_eager, conf.broker_url, conf.broker_transport_options)
+    conf.task_always_eager = False
+    conf.broker_url = broker_url
+    conf.broker_transport_options = {"visibility_timeout": 3600}
+    _forget_connections(app)
+    try:
+        yield
+    finally:
+        _forget_connections(app)
+        conf.task_always_eager, conf.broker_url, conf.broker_transport_options = saved
+
+
+def _forget_connections(app: Any) -> None:
+    # Producers are pooled per connection in kombu's global registry: clear it
+    # too, or a pool closed here is handed out again.
+    from kombu import pools
+
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()
