@@ -298,3 +298,115 @@ def _forget_connections(app: Any) -> None:
     app._pool = None
     app.amqp._producer_pool = None
     pools.reset()
+
+
+# -- URL patterns ---------------------------------------------------------------
+
+
+def walk_patterns(
+    patterns: list[Any] | None = None, prefix: str = "", namespace: str = ""
+) -> Iterator[tuple[str, str, Any]]:
+    """Yield (route, name, pattern) of every leaf URL pattern of the project:
+    the route as one string from the root, the name with its namespaces."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for entry in patterns:
+        route = prefix + str(entry.pattern)
+        if isinstance(entry, URLResolver):
+            inner = namespace
+            if entry.namespace:
+                inner = f"{namespace}{entry.namespace}:"
+            yield from walk_patterns(entry.url_patterns, route, inner)
+        elif isinstance(entry, URLPattern):
+            name = f"{namespace}{entry.name}" if entry.name else ""
+            yield route, name, entry
+
+
+# -- a world of objects and the URLs that show them ------------------------------
+
+
+# No NUL: PostgreSQL text cannot hold one (see test_trust_faults for NUL).
+HOSTILE = (
+    "<script>alert(1)</script><img src=x onerror=alert(2)>\"'&"
+    "\r\nX-Injected: yes\r\n\x07\x1b[31m\u202e<svg onload=alert(3)>"
+)
+RAW_MARKUP = ("<script>alert", "<img src=x", "<svg onload")
+
+
+class World:
+    """One owner's objects, each carrying hostile text, plus the URL of every
+    page and endpoint about them (by URL name)."""
+
+    def __init__(self, owner: Any, text: str = "plain") -> None:
+        from alertcenter.api.auth import issue_token
+        from alerts.funnel import open_sync_prompt
+        from alerts.tests.test_wall_helpers import make_alert
+        from tests.factories import make_email, make_mailbox, make_profile
+
+        self.profile = make_profile(
+            owner=owner, name=f"{text} profile {owner.pk}", password="Prof-Secret-1"
+        )
+        self.mailbox = make_mailbox(
+            owner=owner,
+            profile=self.profile,
+            address=f"box{owner.pk}@example.com",
+            password="Box-Secret-2",
+        )
+        self.email = make_email(
+            mailbox=self.mailbox,
+            subject=text,
+            sender=f"{text}@example.org",
+            recipients=[f"{text}@example.net"],
+            last_error=text,
+        )
+        self.alert = make_alert(
+            [owner],
+            mailbox=self.mailbox,
+            profile=self.profile,
+            email=self.email,
+            message=text,
+            detail=text,
+            explanation=text,
+            action=text,
+        )
+        self.prompt = open_sync_prompt(self.mailbox, "conflict", text, ["keep", text])
+        self.token, self.raw_token = issue_token(owner, text[:100])
+
+    def ids(self) -> dict[str, int]:
+        """Return the object id each URL name with a <pk> takes."""
+        alert, mailbox, profile = self.alert.pk, self.mailbox.pk, self.profile.pk
+        return {
+            "alerts:detail": alert,
+            "alerts:delete": alert,
+            "alerts:resolve": alert,
+            "alerts:decide": self.prompt.alert_id,
+            "mailboxes:detail": mailbox,
+            "mailboxes:status": mailbox,
+            "mailboxes:test": mailbox,
+            "mailboxes:email": self.email.pk,
+            "serverprofiles:detail": profile,
+            "serverprofiles:status": profile,
+            "serverprofiles:test": profile,
+            "api:alert": alert,
+            "api:mailbox": mailbox,
+            "api:mailbox-test-and-enable": mailbox,
+            "api:profile": profile,
+            "api:token-revoke": self.token.pk,
+        }
+
+
+def page_urls(world: World) -> dict[str, str]:
+    """Return a concrete URL for every named project URL outside the admin
+    that takes no argument or one the world has."""
+    from django.urls import reverse
+
+    ids = world.ids()
+    urls: dict[str, str] = {}
+    for route, name, _pattern in walk_patterns():
+        if not name or name.startswith("admin:"):
+            continue
+        args = [ids[name]] if "<" in route else []
+        urls[name] = reverse(name, args=args)
+    return urls
