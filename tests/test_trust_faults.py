@@ -430,3 +430,48 @@ def test_a_message_over_the_size_limit_is_reported_and_the_rest_stored(
     stored = FailureRecord.objects.get(mailbox=box)
     assert "over the limit" in stored.text
     assert stored.alert is not None
+
+
+# -- NUL in server text (PostgreSQL text cannot hold it) ---------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.xfail(
+    strict=True,
+    reason="defect (alerts/funnel.py, not yet done by its owner): report_failure "
+    "stores server text as is, and PostgreSQL refuses a NUL, so the failure is "
+    "lost with a ValueError",
+)
+def test_a_failure_whose_server_text_holds_a_nul_is_still_stored(owner):
+    box = make_mailbox(owner=owner)
+
+    alert = report_failure(
+        source=FailureSource.PROCESSING,
+        stage="smtp-send",
+        text="550 5.1.1 bad\x00user",
+        reply_code=550,
+        mailbox=box,
+    )
+
+    assert alert is not None
+    assert FailureRecord.objects.get(mailbox=box).processed_at is not None
+
+
+@pytest.mark.postgres
+@pytest.mark.mailserver
+@pytest.mark.django_db
+def test_a_fetched_message_with_a_nul_in_its_headers_does_not_stop_the_mailbox(
+    dovecot, dovecot_user
+):
+    profile = profile_for(incoming_port=dovecot.imap)
+    box = mailbox_for(profile, dovecot_user, outgoing_enabled=False)
+    poisoned = message("poison").replace(b"Subject: poison", b"Subject: poi\x00son")
+    dovecot.deliver(dovecot_user[0], poisoned)
+    dovecot.deliver(dovecot_user[0], message("after"))
+
+    first = process_mailbox(box.pk)
+    second = process_mailbox(box.pk)
+
+    subjects = set(box.emails.values_list("subject", flat=True))
+    assert "after" in subjects, (first.line(), second.line())
