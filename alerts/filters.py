@@ -32,7 +32,11 @@ def _request_user(request: HttpRequest | None) -> Any:
 
 def visible_mailboxes(request: HttpRequest | None) -> QuerySet[Mailbox]:
     """Return the mailboxes the requesting user may filter by; ops see every
-    alert, so they may filter by every mailbox."""
+    alert, so they may filter by every mailbox.
+
+    TODO(an autocomplete field): with thousands of mailboxes the select grows
+    long on the wall of admins.
+    """
     user = _request_user(request)
     if user is None:
         return Mailbox.objects.none()
