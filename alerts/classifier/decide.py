@@ -578,7 +578,9 @@ def _scope(
         status_entry.scope if status_entry else None,
         facts.protocol.scope if facts.protocol else None,
         http_entry.scope if http_entry else None,
-        reply_entry.scope if reply_entry else None,
+        # In a bounce the reply code describes the remote session with the
+        # destination, not ours with our server.
+        reply_entry.scope if reply_entry and facts.family != "dsn" else None,
         exc_entry.scope if exc_entry else None,
         facts.bare.scope if facts.bare and source == "response" else None,
     ):

@@ -90,7 +90,7 @@ DETAILS: dict[str, Detail] = {
     ),
     "2.4": Detail("a mailing list could not be expanded", R.SERVER_ERROR),
     "3.0": Detail("the destination mail system failed", R.SERVER_ERROR),
-    "3.1": Detail("the destination mail system is out of storage", R.SERVER_BUSY),
+    "3.1": Detail("the destination mail system is out of storage", R.SERVER_ERROR),
     "3.2": Detail(
         "the destination mail system is not accepting network messages",
         R.SERVER_BUSY,
@@ -151,19 +151,19 @@ DETAILS: dict[str, Detail] = {
     ),
     "6.8": Detail(
         "a UTF-8 reply is needed but the client does not permit it",
-        R.NOT_SUPPORTED,
+        R.POLICY_REJECTED,
         EMAIL,
         source="RFC 6531",
     ),
     "6.9": Detail(
         "a UTF-8 header cannot be transferred to a recipient",
-        R.NOT_SUPPORTED,
+        R.POLICY_REJECTED,
         EMAIL,
         source="RFC 6531",
     ),
     "6.10": Detail(
         "a UTF-8 reply is needed (deprecated duplicate of X.6.8)",
-        R.NOT_SUPPORTED,
+        R.POLICY_REJECTED,
         EMAIL,
         source="RFC 6531",
     ),

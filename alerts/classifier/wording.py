@@ -565,6 +565,15 @@ RULES: tuple[Rule, ...] = (
         "550 5.7.1 Message rejected as spam by Content Filtering.",
         scope=EMAIL,
     ),
+    _rule(
+        "destination_rejected",
+        "rejected",
+        r"rejected by (?:the )?(?:destination|recipient)(?: domain| server)?",
+        R.POLICY_REJECTED,
+        "the destination refused the message",
+        "541 5.4.1 Mail rejected by destination domain",
+        scope=EMAIL,
+    ),
     # Microsoft Exchange, EWS, Graph and Dynamics 365 server-side sync.
     _rule(
         "d365_approval",

@@ -428,3 +428,10 @@ def test_as_dict_is_json_ready() -> None:
     assert data["scope"] == "email"
     assert data["level"] == "error"
     assert data["classifier_version"] == CLASSIFIER_VERSION
+
+
+def test_a_session_reply_code_in_a_bounce_concerns_the_email() -> None:
+    text = "host mx.example.net[192.0.2.7] said: 421 Service not available"
+
+    assert decide("smtp-send", text)[1] == "profile"
+    assert decide("dsn", text)[1] == "email"
