@@ -4,6 +4,17 @@ Three layers stay apart: the raw Failure (untouched), the facts read from it
 (codes, the matched rule, which table spoke), and the decision built from the
 facts. Server text is untrusted: it is only ever searched, at most its first
 few kilobytes, and never evaluated.
+
+Order of authority:
+
+- reason: recognised wording (generic wording yields to a specific status),
+  then the enhanced status, IMAP/POP3 response code, HTTP status, errno,
+  exception class, SMTP reply code, and a bare NO/BAD/BYE/-ERR answer;
+- scope: the wording's scope, then the codes' scopes, then the reason's own
+  scope, then the stage's natural scope;
+- persistence: wording that knows better, the DSN action, the full-mailbox
+  rule of RFC 3463, the status class, the reply class, the response codes,
+  the exception, and finally the reason (unknown is transient).
 """
 
 from __future__ import annotations
