@@ -435,3 +435,13 @@ def test_a_session_reply_code_in_a_bounce_concerns_the_email() -> None:
 
     assert decide("smtp-send", text)[1] == "profile"
     assert decide("dsn", text)[1] == "email"
+
+
+def test_the_classifier_package_does_not_import_django() -> None:
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "classifier"
+    for source in package.glob("*.py"):
+        text = source.read_text(encoding="utf-8")
+
+        assert "import django" not in text and "from django" not in text, source.name
