@@ -118,7 +118,7 @@ HEADER = (
 )
 
 
-def markdown(table: Table, elapsed: float, preamble: str) -> str:
+def markdown(table: Table, elapsed: float, preamble: str, epilogue: str = "") -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -148,9 +148,12 @@ def markdown(table: Table, elapsed: float, preamble: str) -> str:
     if table.notes:
         lines += ["", "## Notes", ""]
         lines += [f"- {note}" for note in table.notes]
+    if epilogue:
+        lines += ["", epilogue.strip()]
     return "\n".join(lines) + "\n"
 
 
-def write(table: Table, elapsed: float, preamble: str) -> None:
-    RESULTS.write_text(markdown(table, elapsed, preamble), encoding="utf-8")
+def write(table: Table, elapsed: float, preamble: str, epilogue: str = "") -> None:
+    text = markdown(table, elapsed, preamble, epilogue)
+    RESULTS.write_text(text, encoding="utf-8")
     print(f"wrote {RESULTS}")

@@ -30,6 +30,37 @@ rate / the peer's rate). A MISS is reported as measured; the notes say what
 limits it.
 """
 
+# What limits the misses, found while building the bench (EXPLAIN ANALYZE
+# and cProfile on this machine); kept here so that RESULTS.md carries it.
+LIMITS = """
+## What limits the misses
+
+- Wall and search: the page renders the mailbox filter as a select of all
+  10,000 mailboxes (a 677 KB page for the admin; 1.5 s of the 1.6 s of a
+  request went to template rendering in a cProfile run). The exact level
+  counts cost about 120 ms more for an admin: an index-only scan of the
+  408,000 active alerts on the partial index alert_active_level. Exact counts
+  at this size cannot fit 50 ms here; capped counts ("10,000+", one bounded
+  count per level) would. Both are in the pages' code (alerts/views.py,
+  templates, AlertFilterSet.level_counts), which the bench may not change
+  before "pages: done".
+- Delete all: PostgreSQL row work plus foreign-key checks. In one
+  EXPLAIN ANALYZE run of the funnel's statements on 1,000,000 alerts: the
+  UPDATE of 200,000 failure records to alert = NULL took 8.9 s, deleting the
+  recipients 2.1 s, deleting the alerts 10.9 s, and the deferred foreign-key
+  checks (three tables point at alerts) 35 s at commit. The same deletes
+  without triggers take 2.8 s; TRUNCATE of the alert tables takes 56 ms but
+  is refused while alerts_failurerecord keeps a foreign key to alerts.
+- Ingestion: one Celery task per failure running about 12 SQL statements
+  through the ORM (8 to 12 ms per failure in-process), and the claim query
+  `filter(pk=id, processed_at__isnull=True).first()` orders by id, which lets
+  the planner walk the partial index failure_unprocessed (every queued
+  failure) instead of the primary key: each claim grows with the backlog.
+  PostgreSQL itself takes the same rows by COPY at the rate in the peer
+  column. The machine has 2 cores for the API, 4 worker processes, PostgreSQL
+  and Redis together; other sessions were running tests on it at the time.
+"""
+
 
 def vacuum() -> None:
     """Clean up after rolled-back deletes, as autovacuum would in time."""
@@ -79,7 +110,7 @@ def main() -> int:
     finally:
         data.drop_working()
     elapsed = time.perf_counter() - started
-    report.write(table, elapsed, PREAMBLE)
+    report.write(table, elapsed, PREAMBLE, LIMITS)
     print(f"\nmake bench took {elapsed / 60:.1f} minutes")
     return 0
 
