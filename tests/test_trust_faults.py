@@ -249,12 +249,12 @@ def _kill_midway_then_redo(
         for tag in broker.zrange("unacked_index", 0, -1):
             broker.zadd("unacked_index", {tag: 0})
         _backdate_all()
+        assert sweep_unprocessed() == 1
         second = Worker(
             tmp_path / "second.log", private_redis.url, _test_database_url()
         )
         try:
             second.wait_ready()
-            assert sweep_unprocessed() == 1
             wait_until(
                 lambda: broker.llen("celery") == 0 and broker.hlen("unacked") == 0,
                 30,
