@@ -22,6 +22,9 @@ logger = logging.getLogger(__name__)
 
 # A lease covers one step of a run (one session and batch, one email); the run
 # renews it between steps. A killed worker's claim lapses after one lease.
+# TODO(a heartbeat thread renewing the claim): a single step slower than the
+# lease (a huge message on a slow link) could let a second worker in; the
+# fetch is idempotent and sending recovers, but the work would overlap.
 LEASE_TIMEOUTS = 4
 LEASE_MARGIN_SECONDS = 10
 

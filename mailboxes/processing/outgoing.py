@@ -162,6 +162,8 @@ def _record_result(mailbox: Mailbox, email: Email, result: SendResult) -> int:
         for error in result.refused.values():
             report_transport_error(error, mailbox=mailbox, email=email)
         if result.accepted:
+            # TODO(a per-recipient delivery state on Email): a recipient refused
+            # only for now (4xx) while others accepted is alerted, not retried.
             refused = ", ".join(sorted(result.refused))
             Email.objects.filter(pk=email.pk).update(
                 status=EmailStatus.SENT,
