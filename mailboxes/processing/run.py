@@ -6,6 +6,7 @@ import enum
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from alertcenter.api.metrics import observe_processing_run
 from alerts.funnel import record_success
 from mailboxes.choices import Direction, ProcessingState
 from mailboxes.models import Mailbox
@@ -97,6 +99,7 @@ def process_mailbox(mailbox_id: int, worker: str = "") -> RunReport:
         return RunReport(
             mailbox_id, outcome=Outcome.BUSY if exists else Outcome.MISSING
         )
+    started = time.monotonic()
     try:
         return _run(mailbox_id, token)
     except claims.LostClaim as lost:
@@ -104,6 +107,7 @@ def process_mailbox(mailbox_id: int, worker: str = "") -> RunReport:
         return RunReport(mailbox_id, outcome=Outcome.LOST, detail=str(lost))
     finally:
         claims.release(mailbox_id, token)
+        observe_processing_run("mailbox", time.monotonic() - started)
 
 
 def skip_reason(mailbox: Mailbox, now: datetime) -> str:
