@@ -151,7 +151,7 @@ del TEXT_TOKENS["timeout"], TEXT_TOKENS["oserror"], TEXT_TOKENS["ioerror"]
 
 def exception_key(name: str | None) -> str | None:
     """Return the table key of an exception name, with or without module."""
-    if not name:
+    if not name or not isinstance(name, str):  # callers may pass anything
         return None
     parts = name.strip().lower().split(".")
     last = parts[-1]
