@@ -9,8 +9,10 @@ source tree, like ``make run``.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import signal
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,14 @@ BOUNCED_MESSAGE_ID = "<demo-bounced-1@alertcenter.demo>"
 
 def demo_folder() -> Path:
     return Path(settings.VAR_DIR) / "demo-servers"
+
+
+def dovecot_home() -> Path:
+    """Return where the demo Dovecot lives: under the system's temporary
+    folder, because Dovecot's unprivileged users must reach it and the
+    project folder may sit below a private one (mode 0700)."""
+    tag = hashlib.sha1(str(settings.VAR_DIR).encode()).hexdigest()[:10]
+    return Path(tempfile.gettempdir()) / f"alertcenter-demo-{tag}" / "dovecot"
 
 
 class Command(BaseCommand):
@@ -88,7 +98,8 @@ class Command(BaseCommand):
             f"{UNTRUSTED_TLS_PORT}"
         )
         if dovecot_binary():
-            home = folder / "dovecot"
+            home = dovecot_home()
+            home.parent.mkdir(mode=0o755, exist_ok=True)
             shutil.rmtree(home / "run", ignore_errors=True)
             dovecot = DovecotServer(
                 home,
