@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from . import enhanced, smtp_codes, wording
@@ -200,7 +200,7 @@ _PROTOCOL_CODES: dict[str, tuple[str, ProtocolCode]] = {
 }
 
 
-@dataclass
+@dataclass(slots=True)
 class Facts:
     """Hold what was read from a failure, before anything is decided."""
 
@@ -752,6 +752,17 @@ def _cache_key(failure: Failure) -> tuple[Any, ...] | None:
     return key
 
 
+def _copy(decision: Classification) -> Classification:
+    """Return a copy of a decision with its own facts dict.
+
+    Cheaper than dataclasses.replace(), which runs the frozen __init__ again.
+    """
+    twin = object.__new__(Classification)
+    twin.__dict__.update(decision.__dict__)
+    twin.__dict__["facts"] = dict(decision.facts)
+    return twin
+
+
 def _remember(key: tuple[Any, ...], decision: Classification) -> None:
     if len(_CACHE) >= _CACHE_SIZE:
         try:
@@ -771,12 +782,11 @@ def classify(failure: Failure) -> Classification:
         key = _cache_key(failure)
         known = _CACHE.get(key) if key is not None else None
         if known is not None:
-            return replace(known, facts=dict(known.facts))
+            return _copy(known)
         facts, _ = read_facts(failure)
         decision = decide(facts)
         if key is not None:
-            _remember(key, decision)
-            return replace(decision, facts=dict(decision.facts))
+            _remember(key, _copy(decision))
         return decision
     except Exception:  # noqa: BLE001 - an alert must never be lost to a bug here
         logger.exception("classifier fault")
