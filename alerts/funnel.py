@@ -79,6 +79,12 @@ def backoff_delay(failures: int, settings: AlertSettings) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def storable(text: str) -> str:
+    """Return server text that every database accepts: PostgreSQL refuses NUL
+    characters, and a failure must never be lost for the bytes it carries."""
+    return text.replace("\x00", "\N{REPLACEMENT CHARACTER}")
+
+
 # -- entry points ------------------------------------------------------------
 
 
@@ -101,12 +107,12 @@ def report_failure(
     record = FailureRecord.objects.create(
         source=source,
         occurred_at=occurred_at or timezone.now(),
-        stage=stage,
-        text=text,
+        stage=storable(stage)[:20],
+        text=storable(text),
         reply_code=reply_code,
-        status=status or "",
-        exception=exception or "",
-        recipient=recipient,
+        status=storable(status or "")[:16],
+        exception=storable(exception or "")[:200],
+        recipient=storable(recipient)[:320],
         mailbox=mailbox,
         profile=profile,
         email=email,

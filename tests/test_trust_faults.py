@@ -437,12 +437,6 @@ def test_a_message_over_the_size_limit_is_reported_and_the_rest_stored(
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect (alerts/funnel.py, not yet done by its owner): report_failure "
-    "stores server text as is, and PostgreSQL refuses a NUL, so the failure is "
-    "lost with a ValueError",
-)
 def test_a_failure_whose_server_text_holds_a_nul_is_still_stored(owner):
     box = make_mailbox(owner=owner)
 
