@@ -11,6 +11,7 @@ feed back to it.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -760,8 +761,26 @@ def _build_index() -> dict[str, tuple[tuple[int, Branch], ...]]:
     return {anchor: tuple(found) for anchor, found in index.items()}
 
 
+class _Candidate(NamedTuple):
+    """One branch to try for an anchor, flattened for match()'s inner loop."""
+
+    position: int
+    prefix: str
+    search: Callable[[str], re.Match[str] | None]
+    families: frozenset[str] | None
+
+
 _INDEX = _build_index()
 ANCHORS = frozenset(_INDEX)
+_CANDIDATES: dict[str, tuple[_Candidate, ...]] = {
+    anchor: tuple(
+        _Candidate(
+            position, branch.prefix, branch.regex.search, RULES[position].families
+        )
+        for position, branch in found
+    )
+    for anchor, found in _INDEX.items()
+}
 
 
 def words(lowered: str) -> set[str]:
@@ -777,14 +796,13 @@ def match(lowered: str, tokens: set[str], family: str) -> Rule | None:
     present = tokens & ANCHORS
     if not present:
         return None
-    best: int | None = None
+    best = len(RULES)
     for anchor in present:
-        for position, branch in _INDEX[anchor]:
-            if best is not None and position >= best:
+        for position, prefix, search, families in _CANDIDATES[anchor]:
+            if position >= best:
                 break
-            if branch.prefix in lowered and branch.regex.search(lowered):
-                families = RULES[position].families
+            if prefix in lowered and search(lowered):
                 if families is None or family in families:
                     best = position
                     break
-    return RULES[best] if best is not None else None
+    return RULES[best] if best < len(RULES) else None
