@@ -267,12 +267,17 @@ def _given_status(value: object) -> str | None:
     return f"{klass}.{int(subject)}.{int(detail)}"
 
 
-def clear_cache() -> None:
-    """Forget remembered decisions (after the rules change, and in benchmarks).
+def clear_cache(*, memos: bool = False) -> None:
+    """Forget remembered failures (after the rules change, and in benchmarks).
 
-    The memories of code lookups and sentences stay: they hold no decision.
+    With ``memos``, also forget the decisions remembered per set of facts and
+    the lookups and sentences they were built from.
     """
     _CACHE.clear()
+    if memos:
+        for memo in (_DECISIONS, _STATUS_ENTRIES, _REPLY_ENTRIES, _EXPLANATIONS):
+            memo.clear()
+        _ACTIONS.clear()
 
 
 def read_facts(failure: Failure) -> tuple[Facts, str]:
@@ -493,8 +498,68 @@ def _action(reason: Reason, scope: Scope, persistence: Persistence) -> str:
         return action
 
 
+_DECISIONS: dict[tuple[Any, ...], Classification] = {}
+_TABLE_RULES = {id(rule) for rule in wording.RULES}
+
+
+def _facts_key(facts: Facts) -> tuple[Any, ...] | None:
+    """Return everything decide() reads from the facts, or None if not hashable.
+
+    The rule counts by identity, and only a rule of the table (which keeps it
+    alive, so its id is never reused) makes the facts worth remembering.
+    """
+    rule = facts.rule
+    if rule is not None and id(rule) not in _TABLE_RULES:
+        return None
+    key = (
+        facts.stage,
+        facts.family,
+        facts.status,
+        facts.status_source,
+        facts.reply_code,
+        facts.reply_source,
+        facts.dsn_persistence,
+        facts.dsn_word,
+        facts.protocol_key,
+        facts.protocol,
+        facts.bare_key,
+        facts.bare,
+        facts.http,
+        facts.errno,
+        facts.exception,
+        id(rule),
+        tuple(facts.extra.items()) if facts.extra else (),
+    )
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _shared_decision(facts: Facts) -> Classification:
+    """Return the decision for the facts, remembered and shared: never hand it
+    out without _copy(), since its facts dict must stay as built.
+
+    Failures whose texts all differ (an address, a queue id, a time) mostly
+    read as the same few facts, so decide() is run once per set of facts.
+    """
+    key = _facts_key(facts)
+    if key is None:
+        return _decide(facts)
+    known = _DECISIONS.get(key)
+    if known is None:
+        _memo_room(_DECISIONS)
+        known = _DECISIONS[key] = _decide(facts)
+    return known
+
+
 def decide(facts: Facts) -> Classification:
     """Return the decision that a set of facts supports."""
+    return _copy(_shared_decision(facts))
+
+
+def _decide(facts: Facts) -> Classification:
     status_entry = _status_entry(facts.status)
     reply_entry = _reply_entry(facts.reply_code)
     http_entry = HTTP_STATUSES.get(facts.http) if facts.http else None
@@ -849,10 +914,10 @@ def classify(failure: Failure) -> Classification:
         if known is not None:
             return _copy(known)
         facts, _ = read_facts(failure)
-        decision = decide(facts)
+        shared = _shared_decision(facts)
         if key is not None:
-            _remember(key, _copy(decision))
-        return decision
+            _remember(key, shared)
+        return _copy(shared)
     except Exception:  # noqa: BLE001 - an alert must never be lost to a bug here
         logger.exception("classifier fault")
         stage = normalise_stage(getattr(failure, "stage", None))

@@ -766,7 +766,7 @@ class _Candidate(NamedTuple):
 
     position: int
     prefix: str
-    search: Callable[[str], re.Match[str] | None]
+    search: Callable[[str, int], re.Match[str] | None]
     families: frozenset[str] | None
 
 
@@ -801,7 +801,10 @@ def match(lowered: str, tokens: set[str], family: str) -> Rule | None:
         for position, prefix, search, families in _CANDIDATES[anchor]:
             if position >= best:
                 break
-            if prefix in lowered and search(lowered):
+            # Every match starts with the prefix, so the regex may start where
+            # the prefix first occurs: a leading \b makes a scan from 0 slow.
+            start = lowered.find(prefix)
+            if start >= 0 and search(lowered, start):
                 if families is None or family in families:
                     best = position
                     break
