@@ -766,21 +766,25 @@ class _Candidate(NamedTuple):
 
     position: int
     prefix: str
-    search: Callable[[str, int], re.Match[str] | None]
+    # None when the branch is nothing but its prefix: finding it is matching.
+    search: Callable[[str, int], re.Match[str] | None] | None
     families: frozenset[str] | None
+
+
+def _candidate(position: int, branch: Branch) -> _Candidate:
+    literal = branch.prefix == branch.regex.pattern
+    search = None if literal else branch.regex.search
+    return _Candidate(position, branch.prefix, search, RULES[position].families)
 
 
 _INDEX = _build_index()
 ANCHORS = frozenset(_INDEX)
 _CANDIDATES: dict[str, tuple[_Candidate, ...]] = {
-    anchor: tuple(
-        _Candidate(
-            position, branch.prefix, branch.regex.search, RULES[position].families
-        )
-        for position, branch in found
-    )
+    anchor: tuple(_candidate(position, branch) for position, branch in found)
     for anchor, found in _INDEX.items()
 }
+
+_FIRST_POSITION = {anchor: found[0].position for anchor, found in _CANDIDATES.items()}
 
 
 def words(lowered: str) -> set[str]:
@@ -797,14 +801,18 @@ def match(lowered: str, tokens: set[str], family: str) -> Rule | None:
     if not present:
         return None
     best = len(RULES)
-    for anchor in present:
+    # Anchors whose rules come first are tried first: once a rule is found,
+    # every anchor whose earliest rule comes later is skipped.
+    for anchor in sorted(present, key=_FIRST_POSITION.__getitem__):
+        if _FIRST_POSITION[anchor] >= best:
+            break
         for position, prefix, search, families in _CANDIDATES[anchor]:
             if position >= best:
                 break
             # Every match starts with the prefix, so the regex may start where
             # the prefix first occurs: a leading \b makes a scan from 0 slow.
             start = lowered.find(prefix)
-            if start >= 0 and search(lowered, start):
+            if start >= 0 and (search is None or search(lowered, start)):
                 if families is None or family in families:
                     best = position
                     break
