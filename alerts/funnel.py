@@ -9,13 +9,14 @@ email failed) and finally grouped into an alert for the right people.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, QuerySet, Subquery
 from django.utils import timezone
 
@@ -123,43 +124,223 @@ def report_failure(
 
 def process_failure_record(record_id: int) -> Alert | None:
     """Classify one stored failure and apply it; do nothing if it was done."""
+    return process_failure_records([record_id]).get(record_id)
+
+
+def process_failure_records(record_ids: list[int]) -> dict[int, Alert | None]:
+    """Classify stored failures and apply them, in the order they were stored.
+
+    The result is the same as processing them one by one; the work is shared:
+    each mailbox or profile is locked and saved once, and failures that land
+    in the same alert raise its count in one statement. Records already
+    processed are skipped, so running this twice changes nothing. Return the
+    alert of each record processed now.
+    """
     with transaction.atomic():
-        record = (
-            FailureRecord.objects.select_for_update()
-            .filter(pk=record_id, processed_at__isnull=True)
-            .first()
+        # Filtering on the primary key alone keeps the planner on it.
+        records = [
+            record
+            for record in FailureRecord.objects.select_for_update(of=("self",))
+            .filter(pk__in=record_ids)
+            .select_related("mailbox__profile", "email__mailbox__profile", "profile")
+            .order_by("pk")
+            if record.processed_at is None
+        ]
+        if not records:
+            return {}
+        settings = AlertSettings.load()
+        outcomes = _decide(records, settings)
+        alert_ids = _write(outcomes, settings)
+        for outcome in outcomes:
+            outcome.record.classification = outcome.decision
+            outcome.record.alert_id = alert_ids.get(outcome.key or "")
+        _mark_processed([outcome.record for outcome in outcomes])
+    alerts = Alert.objects.in_bulk(set(alert_ids.values()))
+    return {
+        outcome.record.pk: alerts.get(outcome.record.alert_id or 0)
+        for outcome in outcomes
+    }
+
+
+# An alert to write: its fields, first and last seen, and how many failures.
+AlertRow = tuple[dict[str, Any], datetime, datetime, int]
+
+
+@dataclass
+class Outcome:
+    """One failure's decision, the objects it concerns and its alert group."""
+
+    record: FailureRecord
+    decision: dict[str, Any]
+    subject: Subject
+    key: str | None = None
+
+
+def _decide(records: list[FailureRecord], settings: AlertSettings) -> list[Outcome]:
+    """Classify each failure, count transient ones on what they concern
+    (escalating at the limit) and apply the state changes they bring."""
+    outcomes = []
+    for record in records:
+        decision = classify(
+            Failure(
+                stage=record.stage,
+                text=record.text,
+                reply_code=record.reply_code,
+                status=record.status or None,
+                exception=record.exception or None,
+            )
+        ).as_dict()
+        subject = _complete_subject(record, decision["scope"])
+        outcomes.append(Outcome(record, decision, subject))
+
+    holders = _lock_holders(outcomes)
+    for outcome in outcomes:
+        _use_locked(outcome.subject, holders)
+        if outcome.decision["persistence"] == Persistence.TRANSIENT:
+            _count_transient(outcome.subject, outcome.decision, settings)
+    streak = ["consecutive_failures", "failure_reason", "backoff_until"]
+    for model, fields in (
+        (Mailbox, [*streak, "processing_state"]),
+        (ServerProfile, streak),
+    ):
+        changed = [holder for holder in holders.values() if isinstance(holder, model)]
+        if changed:
+            model.objects.bulk_update(changed, fields)
+
+    done: set[tuple[str, ...]] = set()
+    for outcome in outcomes:
+        _change_state(outcome.subject, outcome.decision, outcome.record.stage, done)
+        if settings.writes_level(outcome.decision["level"]):
+            outcome.key = _group_key(
+                outcome.decision["scope"],
+                outcome.subject,
+                outcome.decision["reason"],
+                outcome.decision["persistence"],
+            )
+    return outcomes
+
+
+def _lock_holders(outcomes: list[Outcome]) -> dict[tuple[str, int], Any]:
+    """Lock every mailbox and profile whose failure streak the batch counts,
+    in one fixed order, so that two workers never wait on each other."""
+    wanted: dict[str, set[int]] = {"mailbox": set(), "profile": set()}
+    for outcome in outcomes:
+        if outcome.decision["persistence"] != Persistence.TRANSIENT:
+            continue
+        holder = _state_holder(outcome.subject, outcome.decision["scope"])
+        if isinstance(holder, Mailbox):
+            wanted["mailbox"].add(holder.pk)
+        elif isinstance(holder, ServerProfile):
+            wanted["profile"].add(holder.pk)
+    locked: dict[tuple[str, int], Any] = {}
+    for kind, model in (("profile", ServerProfile), ("mailbox", Mailbox)):
+        if wanted[kind]:
+            rows = model.objects.select_for_update().filter(pk__in=wanted[kind])
+            for row in rows.order_by("pk"):
+                locked[(kind, row.pk)] = row
+    return locked
+
+
+def _use_locked(subject: Subject, holders: dict[tuple[str, int], Any]) -> None:
+    if subject.mailbox is not None:
+        subject.mailbox = holders.get(("mailbox", subject.mailbox.pk), subject.mailbox)
+    if subject.profile is not None:
+        subject.profile = holders.get(("profile", subject.profile.pk), subject.profile)
+
+
+def _write(outcomes: list[Outcome], settings: AlertSettings) -> dict[str, int]:
+    """Write the alerts of the batch in a few statements: the counts of the
+    alerts that exist rise together, the new ones are created, and their
+    recipients are given their copies. Return the alert id of each group."""
+    groups: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        if outcome.key is not None:
+            groups.setdefault(outcome.key, []).append(outcome)
+    rows = {key: _alert_fields(members) for key, members in groups.items()}
+
+    ids = _raise_counts(rows)
+    for key, (fields, first_seen, last_seen, count) in rows.items():
+        if key not in ids:
+            alert = upsert_alert(key, fields, last_seen, count, first_seen)
+            ids[key] = alert.pk
+
+    # A transient alert whose cause is now permanent is superseded.
+    superseded = [
+        _group_key(d["scope"], m[-1].subject, d["reason"], Persistence.TRANSIENT)
+        for m in groups.values()
+        if (d := m[-1].decision)["persistence"] == Persistence.PERMANENT
+    ]
+    if superseded:
+        _resolve(
+            Alert.objects.active().filter(group_key__in=superseded),
+            None,
+            "Escalated to permanent",
         )
-        if record is None:
-            return None
-        alert = _apply(record)
-        record.processed_at = timezone.now()
-        record.alert = alert
-        record.save(update_fields=["classification", "processed_at", "alert"])
-    return alert
+
+    wanted: dict[tuple[int, int], bool] = {}
+    for key, members in groups.items():
+        decision = members[-1].decision
+        for mailbox in {member.subject.mailbox for member in members}:
+            subject = Subject(members[-1].subject.profile, mailbox, None)
+            people = _wanted_recipients(
+                subject, decision["scope"], decision["persistence"], settings
+            )
+            for user_id, action_required in people.items():
+                pair = (ids[key], user_id)
+                wanted[pair] = wanted.get(pair, False) or action_required
+    _give_copies(wanted)
+    for alert_id in ids.values():
+        _queue_notification(alert_id, settings)
+    return ids
 
 
-def _apply(record: FailureRecord) -> Alert | None:
-    settings = AlertSettings.load()
-    decision = classify(
-        Failure(
-            stage=record.stage,
-            text=record.text,
-            reply_code=record.reply_code,
-            status=record.status or None,
-            exception=record.exception or None,
-        )
-    ).as_dict()
-    subject = _complete_subject(record, decision["scope"])
-    if decision["persistence"] == Persistence.TRANSIENT:
-        _count_transient(subject, decision, settings)
-    record.classification = decision
+def _raise_counts(rows: dict[str, AlertRow]) -> dict[str, int]:
+    """Add each group's failures to its active alert, if it has one, in one
+    statement; return the ids of the alerts that were raised."""
+    if not rows:
+        return {}
+    table = connection.ops.quote_name(Alert._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    row_sql = (
+        "(%s, %s::integer, %s::timestamptz, %s, %s)"
+        if postgres
+        else "(%s, %s, %s, %s, %s)"
+    )
+    params: list[Any] = []
+    for key, (fields, _first_seen, last_seen, count) in rows.items():
+        seen = connection.ops.adapt_datetimefield_value(last_seen)
+        params += [key, count, seen, fields["detail"], fields["level"]]
+    params.append(AlertState.ACTIVE)
+    # VALUES columns are named column1, column2, ... by both databases.
+    sql = (
+        f"UPDATE {table} SET count = {table}.count + v.column2, "
+        f"last_seen = v.column3, detail = v.column4, level = v.column5 "
+        f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v "
+        f"WHERE {table}.group_key = v.column1 AND {table}.state = %s "
+        f"RETURNING {table}.group_key, {table}.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
 
-    _change_state(subject, decision, record.stage, settings)
-    if not settings.writes_level(decision["level"]):
-        return None
-    alert = _write_failure_alert(record, subject, decision, settings)
-    _queue_notification(alert, settings)
-    return alert
+
+def _mark_processed(records: list[FailureRecord]) -> None:
+    """Store each record's decision and alert and mark it processed, in one
+    statement."""
+    table = connection.ops.quote_name(FailureRecord._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+    row_sql = "(%s::bigint, %s::jsonb, %s::bigint)" if postgres else "(%s, %s, %s)"
+    params: list[Any] = [connection.ops.adapt_datetimefield_value(timezone.now())]
+    for record in records:
+        params += [record.pk, json.dumps(record.classification), record.alert_id]
+    sql = (
+        f"UPDATE {table} SET processed_at = %s, classification = v.column2, "
+        f"alert_id = v.column3 "
+        f"FROM (VALUES {', '.join([row_sql] * len(records))}) AS v "
+        f"WHERE {table}.id = v.column1"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
 
 
 def _complete_subject(record: FailureRecord, scope: str) -> Subject:
@@ -189,7 +370,6 @@ def _count_transient(
         target = _state_holder(subject, decision["scope"])
         if target is None:
             return
-        target = type(target).objects.select_for_update().get(pk=target.pk)
         if target.failure_reason == reason:
             target.consecutive_failures += 1
         else:
@@ -198,12 +378,8 @@ def _count_transient(
         target.backoff_until = timezone.now() + backoff_delay(
             target.consecutive_failures, settings
         )
-        fields = ["consecutive_failures", "failure_reason", "backoff_until"]
         if isinstance(target, Mailbox) and not target.is_suspended:
             target.processing_state = ProcessingState.BACKOFF
-            fields.append("processing_state")
-        target.save(update_fields=fields)
-        _sync_instance(subject, target)
         failures = target.consecutive_failures
 
     if limit and failures >= limit:
@@ -222,36 +398,40 @@ def _state_holder(subject: Subject, scope: str) -> Mailbox | ServerProfile | Non
     return subject.mailbox or subject.profile
 
 
-def _sync_instance(subject: Subject, fresh: Mailbox | ServerProfile) -> None:
-    if isinstance(fresh, Mailbox):
-        subject.mailbox = fresh
-    else:
-        subject.profile = fresh
-
-
 def _change_state(
-    subject: Subject, decision: dict[str, Any], stage: str, settings: AlertSettings
+    subject: Subject, decision: dict[str, Any], stage: str, done: set[tuple[str, ...]]
 ) -> None:
-    """Apply what a failure means for processing: suspend, or mark failed."""
+    """Apply what a failure means for processing: suspend, or mark failed.
+
+    ``done`` remembers what this batch already suspended or failed.
+    """
     scope = decision["scope"]
     permanent = decision["persistence"] == Persistence.PERMANENT
     reason = decision["reason"]
-
-    if scope == Scope.EMAIL:
-        if subject.email is not None and permanent:
-            subject.email.mark_failed(_detail_line(decision, reason))
-        return
     if not permanent:
         return
+
+    if scope == Scope.EMAIL:
+        if subject.email is not None and ("email", str(subject.email.pk)) not in done:
+            done.add(("email", str(subject.email.pk)))
+            subject.email.mark_failed(_detail_line(decision, reason))
+        return
     if scope == Scope.MAILBOX and subject.mailbox is not None:
-        subject.mailbox.suspend(reason, stage_direction(stage))
+        direction = stage_direction(stage) or ""
+        mark = ("mailbox", str(subject.mailbox.pk), direction, reason)
+        if mark not in done:
+            done.add(mark)
+            subject.mailbox.suspend(reason, direction or None)
     elif scope == Scope.PROFILE and subject.profile is not None:
-        subject.profile.suspend(reason)
-        Mailbox.objects.filter(profile=subject.profile).update(
-            processing_state=ProcessingState.SUSPENDED,
-            suspended_reason=f"profile: {reason}",
-            suspended_at=timezone.now(),
-        )
+        mark = ("profile", str(subject.profile.pk), reason)
+        if mark not in done:
+            done.add(mark)
+            subject.profile.suspend(reason)
+            Mailbox.objects.filter(profile=subject.profile).update(
+                processing_state=ProcessingState.SUSPENDED,
+                suspended_reason=f"profile: {reason}",
+                suspended_at=timezone.now(),
+            )
 
 
 def _detail_line(decision: dict[str, Any], reason: str) -> str:
@@ -288,25 +468,14 @@ def _message(scope: str, subject: Subject, reason: str, record: FailureRecord) -
     return f"{label}: {about}"[:300] if about else label
 
 
-def _write_failure_alert(
-    record: FailureRecord,
-    subject: Subject,
-    decision: dict[str, Any],
-    settings: AlertSettings,
-) -> Alert:
+def _alert_fields(members: list[Outcome]) -> AlertRow:
+    """Return the alert of one group: the latest failure gives its details,
+    and the count rises by the number of failures in the group."""
+    latest = members[-1]
+    record, subject, decision = latest.record, latest.subject, latest.decision
     scope = decision["scope"]
     reason = decision["reason"]
     persistence = decision["persistence"]
-    key = _group_key(scope, subject, reason, persistence)
-    if persistence == Persistence.PERMANENT:
-        # The transient alert of the same cause is superseded by this one.
-        _resolve(
-            Alert.objects.active().filter(
-                group_key=_group_key(scope, subject, reason, Persistence.TRANSIENT)
-            ),
-            None,
-            "Escalated to permanent",
-        )
     fields = {
         "kind": AlertKind.FAILURE,
         "level": decision["level"],
@@ -325,12 +494,17 @@ def _write_failure_alert(
         "mailbox": subject.mailbox,
         "email": subject.email,
     }
-    alert = upsert_alert(key, fields, record.occurred_at)
-    _address(alert, subject, scope, persistence, settings)
-    return alert
+    seen = [member.record.occurred_at for member in members]
+    return fields, min(seen), max(seen), len(members)
 
 
-def upsert_alert(key: str, fields: dict[str, Any], seen_at: datetime) -> Alert:
+def upsert_alert(
+    key: str,
+    fields: dict[str, Any],
+    seen_at: datetime,
+    count: int = 1,
+    first_seen: datetime | None = None,
+) -> Alert:
     """Return the active alert of this group, created or with its count raised.
 
     The partial unique index on active group keys makes two workers that meet
@@ -338,7 +512,7 @@ def upsert_alert(key: str, fields: dict[str, Any], seen_at: datetime) -> Alert:
     of the insert race falls back to the update.
     """
     repeat = {
-        "count": F("count") + 1,
+        "count": F("count") + count,
         "last_seen": seen_at,
         "detail": fields["detail"],
         "level": fields["level"],
@@ -350,22 +524,22 @@ def upsert_alert(key: str, fields: dict[str, Any], seen_at: datetime) -> Alert:
         try:
             with transaction.atomic():
                 return Alert.objects.create(
-                    group_key=key, first_seen=seen_at, last_seen=seen_at, **fields
+                    group_key=key,
+                    count=count,
+                    first_seen=first_seen or seen_at,
+                    last_seen=seen_at,
+                    **fields,
                 )
         except IntegrityError:
             continue
     raise RuntimeError(f"could not write the alert of group {key}")
 
 
-def _address(
-    alert: Alert,
-    subject: Subject,
-    scope: str,
-    persistence: str,
-    settings: AlertSettings,
-) -> None:
-    """Give the alert to the people who must see it, again to those who had
-    deleted their copy."""
+def _wanted_recipients(
+    subject: Subject, scope: str, persistence: str, settings: AlertSettings
+) -> dict[int, bool]:
+    """Return who must see an alert about this subject, and whether action
+    is asked of them."""
     wanted: dict[int, bool] = {}
     if scope == Scope.PROFILE and subject.profile is not None:
         wanted[subject.profile.owner_id] = True
@@ -379,15 +553,40 @@ def _address(
         wanted[subject.mailbox.owner_id] = True
     elif subject.profile is not None:
         wanted[subject.profile.owner_id] = True
+    return wanted
 
-    for user_id, action_required in wanted.items():
-        copy, created = AlertRecipient.objects.get_or_create(
-            alert=alert, user_id=user_id, defaults={"action_required": action_required}
-        )
-        if not created and (copy.deleted_at or copy.action_required != action_required):
-            copy.deleted_at = None
-            copy.action_required = copy.action_required or action_required
-            copy.save(update_fields=["deleted_at", "action_required"])
+
+def _give_copies(wanted: dict[tuple[int, int], bool]) -> None:
+    """Give each (alert, user) its copy: create the missing ones, bring back
+    deleted ones, and ask for action where it is now asked."""
+    if not wanted:
+        return
+    alert_ids = {alert_id for alert_id, _user in wanted}
+    existing = AlertRecipient.objects.filter(alert_id__in=alert_ids).values_list(
+        "pk", "alert_id", "user_id", "action_required", "deleted_at"
+    )
+    undelete, promote, have = [], [], set()
+    for pk, alert_id, user_id, action_required, deleted_at in existing:
+        pair = (alert_id, user_id)
+        if pair not in wanted:
+            continue
+        have.add(pair)
+        if deleted_at is not None:
+            undelete.append(pk)
+        if wanted[pair] and not action_required:
+            promote.append(pk)
+    if undelete:
+        AlertRecipient.objects.filter(pk__in=undelete).update(deleted_at=None)
+    if promote:
+        AlertRecipient.objects.filter(pk__in=promote).update(action_required=True)
+    AlertRecipient.objects.bulk_create(
+        [
+            AlertRecipient(alert_id=alert_id, user_id=user_id, action_required=act)
+            for (alert_id, user_id), act in wanted.items()
+            if (alert_id, user_id) not in have
+        ],
+        ignore_conflicts=True,
+    )
 
 
 def write_notice(
@@ -654,12 +853,11 @@ def decide_sync_prompt(prompt: SyncPrompt, choice: str, user: User) -> None:
 # -- notifications -------------------------------------------------------------
 
 
-def _queue_notification(alert: Alert, settings: AlertSettings) -> None:
+def _queue_notification(alert_id: int, settings: AlertSettings) -> None:
     if not settings.email_notifications:
         return
     from alerts.tasks import notify_alert
 
-    alert_id = alert.pk
     transaction.on_commit(lambda: _safe_delay(notify_alert, alert_id))
 
 

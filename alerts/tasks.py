@@ -16,6 +16,7 @@ logger = logging.getLogger(__name__)
 
 SWEEP_AFTER = timedelta(seconds=60)
 SWEEP_BATCH = 5000
+TASK_CHUNK = 200
 
 
 @shared_task(acks_late=True)
@@ -23,6 +24,21 @@ def process_failure(record_id: int) -> int | None:
     """Run one stored failure through the funnel (safe to run twice)."""
     alert = funnel.process_failure_record(record_id)
     return alert.pk if alert else None
+
+
+@shared_task(acks_late=True)
+def process_failures(record_ids: list[int]) -> int:
+    """Run a batch of stored failures through the funnel (safe to run twice);
+    return how many were processed now."""
+    return len(funnel.process_failure_records(record_ids))
+
+
+def queue_failures(record_ids: list[int]) -> None:
+    """Queue stored failures for processing, a chunk per task, so that the
+    funnel shares its work within a chunk and workers share the chunks.
+    Raise what the broker raises when it refuses."""
+    for start in range(0, len(record_ids), TASK_CHUNK):
+        process_failures.delay(list(record_ids[start : start + TASK_CHUNK]))
 
 
 @shared_task
@@ -33,8 +49,7 @@ def sweep_unprocessed() -> int:
             :SWEEP_BATCH
         ]
     )
-    for record_id in ids:
-        process_failure.delay(record_id)
+    queue_failures(ids)
     if ids:
         logger.warning("sweep queued %s unprocessed failures", len(ids))
     return len(ids)

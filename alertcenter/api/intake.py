@@ -105,27 +105,20 @@ def store_failures(items: Sequence[dict[str, Any]], user: Any) -> Stored:
     return Stored(ids=ids, created=len(fresh), duplicates=len(ids) - len(fresh))
 
 
-def queue_processing(record_ids: Sequence[int]) -> int:
-    """Queue the processing of each record; return how many were queued.
+def queue_processing(record_ids: Sequence[int]) -> bool:
+    """Queue the processing of the records; return whether the broker took
+    them. A broker that is down refuses them all: the sweep queues them
+    later."""
+    from alerts.tasks import queue_failures
 
-    Stops at the first refusal (a broker that is down refuses them all) and
-    leaves the rest to the sweep.
-    """
-    from alerts.tasks import process_failure
-
-    for queued, record_id in enumerate(record_ids):
-        try:
-            process_failure.delay(record_id)
-        except Exception as exc:
-            # A broker that is down refuses every task alike: stop asking.
-            logger.warning(
-                "broker refused failure %s (%s of %s not queued; the sweep will "
-                "queue them): %s: %s",
-                record_id,
-                len(record_ids) - queued,
-                len(record_ids),
-                exc.__class__.__name__,
-                exc,
-            )
-            return queued
-    return len(record_ids)
+    try:
+        queue_failures(list(record_ids))
+    except Exception as exc:
+        logger.warning(
+            "broker refused %s failures (the sweep will queue them): %s: %s",
+            len(record_ids),
+            exc.__class__.__name__,
+            exc,
+        )
+        return False
+    return True

@@ -338,3 +338,56 @@ def test_mailbox_queryset_only_shows_own_mailboxes():
     mine = make_mailbox(owner=owner)
     make_mailbox()
     assert list(Mailbox.objects.visible_to(owner)) == [mine]
+
+
+def _stored(mailbox, text, stage, **kw):
+    return FailureRecord.objects.create(
+        source=FailureSource.API,
+        occurred_at=timezone.now(),
+        stage=stage,
+        text=text,
+        mailbox=mailbox,
+        **kw,
+    ).pk
+
+
+def _summary(profile):
+    return sorted(
+        Alert.objects.filter(profile=profile).values_list(
+            "level", "scope", "reason", "count", "state"
+        )
+    )
+
+
+def test_a_batch_gives_the_same_alerts_as_one_failure_at_a_time():
+    AlertSettings.objects.update_or_create(
+        pk=1, defaults={"transient_attempts_before_permanent": 3}
+    )
+    texts = [
+        ("tcp", REFUSED, {"exception": "ConnectionRefusedError"}),
+        ("imap-login", WRONG_PASSWORD, {}),
+        ("smtp-send", USER_UNKNOWN, {"reply_code": 550}),
+    ]
+    profiles = []
+    for batched in (False, True):
+        profile = make_profile()
+        mailbox = make_mailbox(profile=profile)
+        ids = [
+            _stored(mailbox, text, stage, **kw)
+            for _ in range(5)
+            for stage, text, kw in texts
+        ]
+        if batched:
+            processed = funnel.process_failure_records(ids)
+            assert len(processed) == len(ids)
+        else:
+            for record_id in ids:
+                funnel.process_failure_record(record_id)
+        profile.refresh_from_db()
+        profiles.append(profile)
+
+    one_by_one, batch = (_summary(profile) for profile in profiles)
+    assert batch == one_by_one
+    assert ("error", "profile", "connection_refused", 3, "active") in batch
+    assert all(profile.state == ProfileState.SUSPENDED for profile in profiles)
+    assert funnel.process_failure_records(ids) == {}
