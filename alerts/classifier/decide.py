@@ -282,9 +282,15 @@ def clear_cache(*, memos: bool = False) -> None:
 
 def read_facts(failure: Failure) -> tuple[Facts, str]:
     """Return the facts of a failure and the lower-cased text they came from."""
-    stage = normalise_stage(getattr(failure, "stage", None))
+    # Fast paths first: a known stage name and a str text are the usual case.
+    name = getattr(failure, "stage", None)
+    stage = _STAGES.get(name) if type(name) is str else None
+    if stage is None:
+        stage = normalise_stage(name)
     facts = Facts(stage=stage, family=FAMILY[stage])
-    text = _text_of(failure)
+    text = getattr(failure, "text", "")
+    if type(text) is not str:
+        text = _text_of(failure)
     if len(text) > MAX_SCAN:
         facts.extra["text_truncated"] = True
         text = text[:MAX_SCAN]
@@ -302,7 +308,8 @@ def read_facts(failure: Failure) -> tuple[Facts, str]:
         if found is not None and int(found.group(1)) in ERRNOS:
             facts.errno = int(found.group(1))
 
-    facts.exception = exception_key(getattr(failure, "exception", None))
+    exception = getattr(failure, "exception", None)
+    facts.exception = exception_key(exception) if exception else None
     if facts.exception is None:
         facts.exception = _exception_in_text(lowered, tokens)
     rule = wording.match(lowered, tokens, family)
@@ -322,8 +329,10 @@ def _specific(status: str | None) -> bool:
 
 
 def _read_codes(facts: Facts, failure: Failure, lowered: str, family: str) -> None:
-    given_status = _given_status(getattr(failure, "status", None))
-    given_reply = _given_code(getattr(failure, "reply_code", None))
+    status = getattr(failure, "status", None)
+    given_status = _given_status(status) if status is not None else None
+    reply = getattr(failure, "reply_code", None)
+    given_reply = _given_code(reply) if reply is not None else None
     if given_status:
         facts.status, facts.status_source = given_status, "given"
     if given_reply:
