@@ -8,9 +8,12 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Count, Q, QuerySet
+from django.core.exceptions import ValidationError
+from django.db import connections
+from django.db.models import Model, Q, QuerySet
 from django.http import HttpRequest, QueryDict
 from django.utils import timezone
+from django_filters.filters import QuerySetRequestMixin
 
 from alertcenter.access import is_ops
 from alerts.choices import AlertState, Level, Persistence, Scope
@@ -18,6 +21,13 @@ from alerts.models import Alert
 from mailboxes.models import Email, Mailbox
 from serverprofiles.models import ServerProfile
 
+# Up to this many visible mailboxes or profiles, the form offers them as a
+# list; beyond it, a text box alone (an admin may see 10,000 mailboxes).
+CHOICE_LIMIT = 200
+# The level buttons count at most this many alerts of each level (and one
+# more, to know that there are more): exact counts of 400,000 alerts cost
+# more than the whole page may.
+COUNT_CAP = 10_000
 STATE_ALL = "all"
 STATE_CHOICES = [
     (AlertState.ACTIVE.value, "Active"),
@@ -32,11 +42,7 @@ def _request_user(request: HttpRequest | None) -> Any:
 
 def visible_mailboxes(request: HttpRequest | None) -> QuerySet[Mailbox]:
     """Return the mailboxes the requesting user may filter by; ops see every
-    alert, so they may filter by every mailbox.
-
-    TODO(an autocomplete field): with thousands of mailboxes the select grows
-    long on the wall of admins.
-    """
+    alert, so they may filter by every mailbox."""
     user = _request_user(request)
     if user is None:
         return Mailbox.objects.none()
@@ -70,6 +76,61 @@ def _start_of_day(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
 
 
+class ObjectLookupField(forms.CharField):
+    """Take objects of a queryset by id or by name: the object of that id, or
+    of that exact name in any case, else every object whose name starts with
+    the text. Clean to one object, a queryset of several, or None."""
+
+    def __init__(
+        self, *, queryset: QuerySet[Any] | None = None, name_field: str, **kwargs: Any
+    ) -> None:
+        kwargs.setdefault("max_length", 254)
+        super().__init__(**kwargs)
+        self.queryset = queryset
+        self.name_field = name_field
+
+    def clean(self, value: Any) -> Model | QuerySet[Any] | None:
+        text = super().clean(value)
+        if not text:
+            return None
+        if self.queryset is None or not text.isprintable():
+            raise ValidationError("Enter a name or an id.", code="invalid")
+        found = self.lookup(self.queryset, text)
+        if found is None:
+            raise ValidationError(
+                "Nothing you may see matches %(text)s.",
+                code="invalid_choice",
+                params={"text": text},
+            )
+        return found
+
+    def lookup(
+        self, queryset: QuerySet[Any], text: str
+    ) -> Model | QuerySet[Any] | None:
+        if text.isascii() and text.isdigit():
+            # Longer figures are beyond any id and beyond the database's integer.
+            return queryset.filter(pk=text).first() if len(text) < 18 else None
+        exact = queryset.filter(**{f"{self.name_field}__iexact": text}).first()
+        if exact is not None:
+            return exact
+        starting = queryset.filter(**{f"{self.name_field}__istartswith": text})
+        return starting if starting.exists() else None
+
+
+class ObjectLookupFilter(QuerySetRequestMixin, django_filters.Filter):
+    """Filter by the objects an ObjectLookupField names (the request-bound
+    queryset limits them to what the user may see)."""
+
+    field_class = ObjectLookupField
+
+    def filter(self, qs: QuerySet[Any], value: Any) -> QuerySet[Any]:
+        if value is None:
+            return qs
+        if isinstance(value, Model):
+            return qs.filter(**{self.field_name: value})
+        return qs.filter(**{f"{self.field_name}__in": value.values("pk")})
+
+
 _DATE = forms.DateInput(attrs={"type": "date"})
 
 
@@ -85,11 +146,15 @@ class AlertFilterSet(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(
         choices=STATE_CHOICES, method="filter_state", empty_label=None
     )
-    mailbox = django_filters.ModelChoiceFilter(
-        queryset=visible_mailboxes, empty_label="Any mailbox"
+    mailbox = ObjectLookupFilter(
+        queryset=visible_mailboxes,
+        name_field="address",
+        help_text="A mailbox id, its address, or the start of addresses.",
     )
-    profile = django_filters.ModelChoiceFilter(
-        queryset=visible_profiles, empty_label="Any profile"
+    profile = ObjectLookupFilter(
+        queryset=visible_profiles,
+        name_field="name",
+        help_text="A profile id, its name, or the start of names.",
     )
     email = django_filters.ModelChoiceFilter(queryset=visible_emails)
     since = django_filters.DateFilter(
@@ -166,20 +231,62 @@ class AlertFilterSet(django_filters.FilterSet):
         return queryset
 
     def level_counts(self) -> dict[str, int]:
-        """Return how many alerts each level has under the other filters, in
-        one grouped query."""
+        """Return how many alerts each level has under the other filters, up
+        to COUNT_CAP + 1 each (a figure above COUNT_CAP means "more"), in one
+        query."""
         counts = {level: 0 for level in Level.values}
         if not self.is_valid():
             return counts
-        rows = (
-            self.filter_queryset(self.queryset.all(), skip={"level"})
-            .order_by()
-            .values_list("level")
-            .annotate(n=Count("id"))
+        others = self.filter_queryset(self.queryset.all(), skip={"level"})
+        # One bounded count per level, each a LIMITed scan of an index; the
+        # ORM cannot count a sliced queryset inside a select, so the three
+        # compiled queries are joined by hand.
+        parts, params = [], []
+        for level in counts:
+            capped = others.filter(level=level).order_by().values("pk")
+            sql, level_params = capped[: COUNT_CAP + 1].query.sql_with_params()
+            parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")
+            params.extend(level_params)
+        with connections[others.db].cursor() as cursor:
+            cursor.execute(f"SELECT {', '.join(parts)}", params)
+            row = cursor.fetchone()
+        return dict(zip(counts, row, strict=True))
+
+    def choice_lists(self) -> dict[str, Any]:
+        """Return what the form offers for mailbox and profile: the visible
+        ones when there are at most CHOICE_LIMIT, else None (a text box
+        alone), and the text of the current choice."""
+        request = self.request
+        addresses = list(
+            visible_mailboxes(request).values_list("address", flat=True)[
+                : CHOICE_LIMIT + 1
+            ]
         )
-        for level, n in rows:
-            counts[level] = n
-        return counts
+        profiles = list(
+            visible_profiles(request).values_list("pk", "name")[: CHOICE_LIMIT + 1]
+        )
+        return {
+            "mailboxes": addresses if len(addresses) <= CHOICE_LIMIT else None,
+            "profiles": profiles if len(profiles) <= CHOICE_LIMIT else None,
+            "mailbox_text": self._chosen_text("mailbox", "address"),
+            "profile_text": self._chosen_text("profile", "name"),
+            "profile_id": self._chosen_id("profile"),
+        }
+
+    def _chosen(self, name: str) -> Any:
+        form = self.form
+        return form.cleaned_data.get(name) if hasattr(form, "cleaned_data") else None
+
+    def _chosen_text(self, name: str, name_field: str) -> str:
+        """Return the name of the one object chosen, else the text as sent."""
+        chosen = self._chosen(name)
+        if isinstance(chosen, Model):
+            return str(getattr(chosen, name_field))
+        return str(self.data.get(name, ""))
+
+    def _chosen_id(self, name: str) -> int | None:
+        chosen = self._chosen(name)
+        return chosen.pk if isinstance(chosen, Model) else None
 
     def query_string(self, **changes: str) -> str:
         """Return the active filters as a URL query string, with changes."""

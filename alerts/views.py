@@ -25,7 +25,13 @@ from django.views.decorators.http import require_POST
 from alertcenter.access import is_admin, is_ops
 from alerts import funnel
 from alerts.choices import AuditAction, Level
-from alerts.filters import AlertFilterSet, decode_cursor, encode_cursor, newest_first
+from alerts.filters import (
+    COUNT_CAP,
+    AlertFilterSet,
+    decode_cursor,
+    encode_cursor,
+    newest_first,
+)
 from alerts.forms import AlertSettingsForm
 from alerts.models import Alert, AlertRecipient, AlertSettings, AuditEntry
 
@@ -127,6 +133,8 @@ def wall(request: HttpRequest) -> HttpResponse:
         "level_buttons": [
             (level, LEVEL_BUTTONS[level], counts.get(level, 0)) for level in Level
         ],
+        "count_cap": COUNT_CAP,
+        "count_cap_label": f"{COUNT_CAP:,}+",
         "query": filterset.query_string(),
         "partial": is_htmx(request),
     }
@@ -134,6 +142,7 @@ def wall(request: HttpRequest) -> HttpResponse:
         template = "alerts/_rows.html" if cursor else "alerts/_results.html"
     else:
         template = "alerts/wall.html"
+        context["choices"] = filterset.choice_lists()
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
