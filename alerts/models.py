@@ -114,8 +114,11 @@ class AlertRecipient(models.Model):
     """One person's copy of an alert: whether action is asked, and whether
     they deleted it from their wall."""
 
+    # No database constraint: deleting a million alerts must not fire a
+    # million constraint checks. alerts.funnel.remove_alerts deletes copies
+    # with their alerts, and Django's own delete() still cascades.
     alert = models.ForeignKey(
-        Alert, on_delete=models.CASCADE, related_name="recipients"
+        Alert, on_delete=models.CASCADE, related_name="recipients", db_constraint=False
     )
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="alert_copies"
@@ -168,8 +171,16 @@ class FailureRecord(models.Model):
     )
     classification = models.JSONField(default=dict, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
+    # The alert this failure went into when it was processed. Alerts are
+    # deleted without touching the stored failures, so the id may outlive
+    # its alert: read it as a reference, not a guarantee.
     alert = models.ForeignKey(
-        Alert, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Alert,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        related_name="+",
+        db_constraint=False,
     )
 
     class Meta:
@@ -188,7 +199,9 @@ class FailureRecord(models.Model):
 class SyncPrompt(models.Model):
     """A decision a sync engine asks of a mailbox owner, shown as an alert."""
 
-    alert = models.OneToOneField(Alert, on_delete=models.CASCADE, related_name="prompt")
+    alert = models.OneToOneField(
+        Alert, on_delete=models.CASCADE, related_name="prompt", db_constraint=False
+    )
     kind = models.CharField(max_length=20, choices=SyncPromptKind)
     external_id = models.CharField(max_length=200, blank=True)
     item = models.TextField()

@@ -391,3 +391,35 @@ def test_a_batch_gives_the_same_alerts_as_one_failure_at_a_time():
     assert ("error", "profile", "connection_refused", 3, "active") in batch
     assert all(profile.state == ProfileState.SUSPENDED for profile in profiles)
     assert funnel.process_failure_records(ids) == {}
+
+
+@pytest.mark.postgres
+def test_deleting_every_alert_empties_the_tables_and_keeps_the_failures(
+    monkeypatch,
+):
+    monkeypatch.setattr(funnel, "TRUNCATE_FROM", 1)
+    admin = make_user(role="admin")
+    mailbox = make_mailbox()
+    report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    funnel.open_sync_prompt(mailbox, "duplicate", "Contact Ann", ["merge", "keep"])
+
+    assert funnel.delete_alerts(Alert.objects.all(), admin) == 2
+
+    assert not Alert.objects.exists()
+    assert not AlertRecipient.objects.exists()
+    assert FailureRecord.objects.count() == 1
+
+
+def test_deleting_some_alerts_keeps_the_others_and_their_copies(monkeypatch):
+    monkeypatch.setattr(funnel, "TRUNCATE_FROM", 1)
+    admin = make_user(role="admin")
+    mailbox = make_mailbox()
+    gone = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    kept = report(
+        stage="imap-fetch", text="NO [OVERQUOTA] Quota exceeded", mailbox=mailbox
+    )
+
+    assert funnel.delete_alerts(Alert.objects.filter(pk=gone.pk), admin) == 1
+
+    assert list(Alert.objects.all()) == [kept]
+    assert list(AlertRecipient.objects.values_list("alert", flat=True)) == [kept.pk]
