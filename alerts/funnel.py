@@ -795,6 +795,9 @@ def remove_alerts(alerts: QuerySet[Alert]) -> int:
                     for model in (Alert, AlertRecipient, SyncPrompt)
                 )
                 with connection.cursor() as cursor:
+                    # Checks deferred by this transaction must run before
+                    # PostgreSQL lets the table be emptied.
+                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                     cursor.execute(f"TRUNCATE {tables}")
                 return count
         # Raw deletes skip Django's row-by-row cascade: the rows below are
