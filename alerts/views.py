@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Value
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -59,15 +59,22 @@ def wall_queryset(user: Any) -> QuerySet[Alert]:
     queryset = Alert.objects.visible_to(user).select_related(
         "mailbox", "profile", "email__mailbox", "prompt"
     )
-    if not is_admin(user):
-        copies = AlertRecipient.objects.filter(
-            alert=OuterRef("pk"), user=user, deleted_at__isnull=True
+    if is_admin(user):
+        return queryset
+    if not is_ops(user):
+        # Only the user's own live copies are visible: read the copy from the
+        # join that visibility made, rather than look it up again per alert.
+        return queryset.annotate(
+            is_recipient=Value(True),
+            action_required=F("recipients__action_required"),
         )
-        queryset = queryset.annotate(
-            is_recipient=Exists(copies),
-            action_required=Exists(copies.filter(action_required=True)),
-        )
-    return queryset
+    copies = AlertRecipient.objects.filter(
+        alert=OuterRef("pk"), user=user, deleted_at__isnull=True
+    )
+    return queryset.annotate(
+        is_recipient=Exists(copies),
+        action_required=Exists(copies.filter(action_required=True)),
+    )
 
 
 @dataclass
