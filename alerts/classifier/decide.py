@@ -448,7 +448,8 @@ def _read_protocol(facts: Facts, text: str, lowered: str, stage: Stage) -> None:
 
 
 def _exception_in_text(lowered: str, tokens: set[str]) -> str | None:
-    found = [TEXT_TOKENS[token] for token in tokens & _EXCEPTION_WORDS]
+    named = tokens & _EXCEPTION_WORDS
+    found = [TEXT_TOKENS[token] for token in named] if named else []
     if "socket" in tokens and "socket.error" in lowered:
         found.append("socket.error")
     if ("imap4" in tokens or "imaplib" in tokens) and ".error" in lowered:

@@ -11,7 +11,7 @@ feed back to it.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -803,7 +803,10 @@ def match(lowered: str, tokens: set[str], family: str) -> Rule | None:
     best = len(RULES)
     # Anchors whose rules come first are tried first: once a rule is found,
     # every anchor whose earliest rule comes later is skipped.
-    for anchor in sorted(present, key=_FIRST_POSITION.__getitem__):
+    ordered: Iterable[str] = present
+    if len(present) > 1:
+        ordered = sorted(present, key=_FIRST_POSITION.__getitem__)
+    for anchor in ordered:
         if _FIRST_POSITION[anchor] >= best:
             break
         for position, prefix, search, families in _CANDIDATES[anchor]:
