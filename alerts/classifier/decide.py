@@ -172,6 +172,7 @@ CANONICAL_DETAIL: dict[Reason, str] = {
 
 # Patterns start with a character class so that the regex engine can skip
 # ahead quickly; the character before a match is checked by hand.
+_DIGIT_RE = re.compile(r"\d")
 _STATUS_RE = re.compile(r"([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 _GIVEN_STATUS_RE = re.compile(r"\s*([245])\.(\d{1,3})\.(\d{1,3})\s*")
 _REPLY_RE = re.compile(r"[2-5][0-5]\d(?=[ -]|$)", re.M)
@@ -298,10 +299,12 @@ def read_facts(failure: Failure) -> tuple[Facts, str]:
     tokens = wording.words(lowered)
     family = facts.family
 
-    _read_codes(facts, failure, lowered, family)
+    # Codes are digits: a text without any (one in four) needs no code scans.
+    digits = _DIGIT_RE.search(lowered) is not None
+    _read_codes(facts, failure, lowered, family, digits)
     if family in ("imap", "pop3", "other"):
         _read_protocol(facts, text, lowered, stage)
-    if family in ("ews", "other"):
+    if digits and family in ("ews", "other"):
         facts.http = _first_http(lowered)
     if "errno" in tokens or "winerror" in tokens:
         found = _ERRNO_RE.search(lowered)
@@ -328,7 +331,9 @@ def _specific(status: str | None) -> bool:
     return entry is not None and entry.reason not in (R.UNKNOWN, R.NOTICE)
 
 
-def _read_codes(facts: Facts, failure: Failure, lowered: str, family: str) -> None:
+def _read_codes(
+    facts: Facts, failure: Failure, lowered: str, family: str, digits: bool
+) -> None:
     status = getattr(failure, "status", None)
     given_status = _given_status(status) if status is not None else None
     reply = getattr(failure, "reply_code", None)
@@ -341,6 +346,8 @@ def _read_codes(facts: Facts, failure: Failure, lowered: str, family: str) -> No
     if family in ("dsn", "smtp", "net", "other"):
         _read_dsn_fields(facts, lowered)
 
+    if not digits:
+        return
     if facts.status is None and "." in lowered:
         facts.status = _first_status(lowered)
         facts.status_source = "text" if facts.status else None
