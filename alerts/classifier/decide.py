@@ -441,6 +441,8 @@ def _read_protocol(facts: Facts, text: str, lowered: str, stage: Stage) -> None:
             facts.bare = BARE_ERR_LOGIN if login else BARE_ERR
             facts.bare_key = "POP3 -ERR"
         return
+    if "NO" not in text and "BAD" not in text and "BYE" not in text:
+        return
     answers = {
         found.group()
         for found in _IMAP_ANSWER_RE.finditer(text)
