@@ -9,15 +9,18 @@ email failed) and finally grouped into an alert for the right people.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, QuerySet, Subquery
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import F, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Greatest, Least
 from django.utils import timezone
 
 from alertcenter.access import is_admin
@@ -83,6 +86,11 @@ def backoff_delay(failures: int, settings: AlertSettings) -> timedelta:
     return timedelta(seconds=seconds)
 
 
+def digest(text: str) -> str:
+    """Return a short fixed-length stand-in for free text in a group key."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def storable(text: str) -> str:
     """Return server text that every database accepts: PostgreSQL refuses NUL
     characters, and a failure must never be lost for the bytes it carries."""
@@ -145,7 +153,9 @@ def process_failure_records(record_ids: list[int]) -> dict[int, Alert | None]:
             record
             for record in FailureRecord.objects.select_for_update(of=("self",))
             .filter(pk__in=record_ids)
-            .select_related("mailbox__profile", "email__mailbox__profile", "profile")
+            .select_related(
+                "mailbox__profile", "email__mailbox__profile", "profile", "submitted_by"
+            )
             .order_by("pk")
             if record.processed_at is None
         ]
@@ -177,6 +187,7 @@ class Outcome:
     decision: dict[str, Any]
     subject: Subject
     key: str | None = None
+    may_stop_profile: bool = True
 
 
 def _decide(records: list[FailureRecord], settings: AlertSettings) -> list[Outcome]:
@@ -194,11 +205,16 @@ def _decide(records: list[FailureRecord], settings: AlertSettings) -> list[Outco
             )
         ).as_dict()
         subject = _complete_subject(record, decision["scope"])
-        outcomes.append(Outcome(record, decision, subject))
+        outcome = Outcome(record, decision, subject)
+        outcome.may_stop_profile = _may_stop_profile(record, subject.profile)
+        outcomes.append(outcome)
 
     holders = _lock_holders(outcomes)
     for outcome in outcomes:
         _use_locked(outcome.subject, holders)
+        profile_wide = outcome.decision["scope"] == Scope.PROFILE
+        if profile_wide and not outcome.may_stop_profile:
+            continue
         if outcome.decision["persistence"] == Persistence.TRANSIENT:
             _count_transient(outcome.subject, outcome.decision, settings)
     streak = ["consecutive_failures", "failure_reason", "backoff_until"]
@@ -212,7 +228,8 @@ def _decide(records: list[FailureRecord], settings: AlertSettings) -> list[Outco
 
     done: set[tuple[str, ...]] = set()
     for outcome in outcomes:
-        _change_state(outcome.subject, outcome.decision, outcome.record.stage, done)
+        if outcome.decision["scope"] != Scope.PROFILE or outcome.may_stop_profile:
+            _change_state(outcome.subject, outcome.decision, outcome.record.stage, done)
         if settings.writes_level(outcome.decision["level"]):
             outcome.key = _group_key(
                 outcome.decision["scope"],
@@ -224,17 +241,15 @@ def _decide(records: list[FailureRecord], settings: AlertSettings) -> list[Outco
 
 
 def _lock_holders(outcomes: list[Outcome]) -> dict[tuple[str, int], Any]:
-    """Lock every mailbox and profile whose failure streak the batch counts,
-    in one fixed order, so that two workers never wait on each other."""
+    """Lock every mailbox and profile the batch concerns, profiles first and
+    each kind by id, so that two workers never wait on each other, and so
+    that every failure of the batch sees one copy of each."""
     wanted: dict[str, set[int]] = {"mailbox": set(), "profile": set()}
     for outcome in outcomes:
-        if outcome.decision["persistence"] != Persistence.TRANSIENT:
-            continue
-        holder = _state_holder(outcome.subject, outcome.decision["scope"])
-        if isinstance(holder, Mailbox):
-            wanted["mailbox"].add(holder.pk)
-        elif isinstance(holder, ServerProfile):
-            wanted["profile"].add(holder.pk)
+        if outcome.subject.mailbox is not None:
+            wanted["mailbox"].add(outcome.subject.mailbox.pk)
+        if outcome.subject.profile is not None:
+            wanted["profile"].add(outcome.subject.profile.pk)
     locked: dict[tuple[str, int], Any] = {}
     for kind, model in (("profile", ServerProfile), ("mailbox", Mailbox)):
         if wanted[kind]:
@@ -242,6 +257,17 @@ def _lock_holders(outcomes: list[Outcome]) -> dict[tuple[str, int], Any]:
             for row in rows.order_by("pk"):
                 locked[(kind, row.pk)] = row
     return locked
+
+
+def _may_stop_profile(record: FailureRecord, profile: ServerProfile | None) -> bool:
+    """Return whether this failure may back off or suspend its profile: the
+    workers' own failures may, and so may an admin's or the profile owner's
+    report; a mailbox owner's report through the API only raises an alert,
+    so that nobody stops the mailboxes of others."""
+    reporter = record.submitted_by
+    if reporter is None or profile is None:
+        return True
+    return profile.owner_id == reporter.pk or is_admin(reporter)
 
 
 def _use_locked(subject: Subject, holders: dict[tuple[str, int], Any]) -> None:
@@ -302,59 +328,89 @@ def _raise_counts(rows: dict[str, AlertRow]) -> dict[str, int]:
     statement; return the ids of the alerts that were raised."""
     if not rows:
         return {}
-    table = connection.ops.quote_name(Alert._meta.db_table)
-    postgres = connection.vendor == "postgresql"
-    row_sql = (
-        "(%s, %s::integer, %s::timestamptz, %s, %s)"
-        if postgres
-        else "(%s, %s, %s, %s, %s)"
+    values = []
+    for key, (fields, first_seen, last_seen, count) in rows.items():
+        seen = [
+            connection.ops.adapt_datetimefield_value(t) for t in (first_seen, last_seen)
+        ]
+        values.append([key, count, *seen, fields["detail"], fields["level"]])
+    # Late reports (the sweep, an API client's occurred_at) never move an
+    # alert back in time.
+    greatest, least = (
+        ("GREATEST", "LEAST") if connection.vendor == "postgresql" else ("MAX", "MIN")
     )
-    params: list[Any] = []
-    for key, (fields, _first_seen, last_seen, count) in rows.items():
-        seen = connection.ops.adapt_datetimefield_value(last_seen)
-        params += [key, count, seen, fields["detail"], fields["level"]]
-    params.append(AlertState.ACTIVE)
-    # VALUES columns are named column1, column2, ... by both databases.
-    sql = (
-        f"UPDATE {table} SET count = {table}.count + v.column2, "
-        f"last_seen = v.column3, detail = v.column4, level = v.column5 "
-        f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v "
-        f"WHERE {table}.group_key = v.column1 AND {table}.state = %s "
-        f"RETURNING {table}.group_key, {table}.id"
+    return dict(
+        _update_from_values(
+            Alert,
+            "count = {t}.count + v.column2, "
+            f"first_seen = {least}({{t}}.first_seen, v.column3), "
+            f"last_seen = {greatest}({{t}}.last_seen, v.column4), "
+            "detail = v.column5, level = v.column6",
+            "{t}.group_key = v.column1 AND {t}.state = %s",
+            ["text", "integer", "timestamptz", "timestamptz", "text", "text"],
+            values,
+            after=[AlertState.ACTIVE],
+            returning="{t}.group_key, {t}.id",
+        )
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return dict(cursor.fetchall())
 
 
 def _mark_processed(records: list[FailureRecord]) -> None:
     """Store each record's decision and alert and mark it processed, in one
     statement."""
-    table = connection.ops.quote_name(FailureRecord._meta.db_table)
-    postgres = connection.vendor == "postgresql"
-    row_sql = "(%s::bigint, %s::jsonb, %s::bigint)" if postgres else "(%s, %s, %s)"
-    params: list[Any] = [connection.ops.adapt_datetimefield_value(timezone.now())]
-    for record in records:
-        params += [record.pk, json.dumps(record.classification), record.alert_id]
-    sql = (
-        f"UPDATE {table} SET processed_at = %s, classification = v.column2, "
-        f"alert_id = v.column3 "
-        f"FROM (VALUES {', '.join([row_sql] * len(records))}) AS v "
-        f"WHERE {table}.id = v.column1"
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    _update_from_values(
+        FailureRecord,
+        "processed_at = %s, classification = v.column2, alert_id = v.column3",
+        "{t}.id = v.column1",
+        ["bigint", "jsonb", "bigint"],
+        [[r.pk, json.dumps(r.classification), r.alert_id] for r in records],
+        before=[now],
     )
+
+
+def _update_from_values(
+    model: type[models.Model],
+    assignments: str,
+    condition: str,
+    types: list[str],
+    rows: list[list[Any]],
+    before: Sequence[Any] = (),
+    after: Sequence[Any] = (),
+    returning: str = "",
+) -> list[tuple[Any, ...]]:
+    """Update many rows with their own values in one statement:
+    UPDATE table SET assignments FROM (VALUES rows) AS v WHERE condition.
+
+    ``{t}`` in the SQL parts stands for the quoted table; the values are
+    v.column1, v.column2, ... on both PostgreSQL and SQLite. PostgreSQL gets
+    each value cast to its type in ``types``, since it cannot guess the type
+    of a NULL. ``before`` and ``after`` are parameters of the SET and WHERE
+    parts.
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        row_sql = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
+    else:
+        row_sql = "(" + ", ".join("%s" for _ in types) + ")"
+    sql = (
+        f"UPDATE {table} SET {assignments.format(t=table)} "
+        f"FROM (VALUES {', '.join([row_sql] * len(rows))}) AS v "
+        f"WHERE {condition.format(t=table)}"
+    )
+    if returning:
+        sql += f" RETURNING {returning.format(t=table)}"
+    params = [*before, *(value for row in rows for value in row), *after]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
+        return cursor.fetchall() if returning else []
 
 
 def _complete_subject(record: FailureRecord, scope: str) -> Subject:
     email = record.email
     mailbox = record.mailbox or (email.mailbox if email else None)
     profile = record.profile or (mailbox.profile if mailbox else None)
-    if scope == Scope.PROFILE:
-        return Subject(profile, mailbox, None)
-    if scope == Scope.MAILBOX:
-        return Subject(profile, mailbox, None)
-    return Subject(profile, mailbox, email)
+    return Subject(profile, mailbox, email if scope == Scope.EMAIL else None)
 
 
 # -- escalation and state ----------------------------------------------------
@@ -516,7 +572,10 @@ def upsert_alert(
     """
     repeat = {
         "count": F("count") + count,
-        "last_seen": seen_at,
+        # Late reports (the sweep, an API client's occurred_at) never move
+        # an alert back in time.
+        "last_seen": Greatest(F("last_seen"), Value(seen_at)),
+        "first_seen": Least(F("first_seen"), Value(first_seen or seen_at)),
         "detail": fields["detail"],
         "level": fields["level"],
     }
@@ -543,9 +602,11 @@ def _wanted_recipients(
 ) -> dict[int, bool]:
     """Return who must see an alert about this subject, and whether action
     is asked of them."""
+    # Transient trouble asks nothing of anyone (it may clear by itself).
+    act = persistence == Persistence.PERMANENT
     wanted: dict[int, bool] = {}
     if scope == Scope.PROFILE and subject.profile is not None:
-        wanted[subject.profile.owner_id] = True
+        wanted[subject.profile.owner_id] = act
         if settings.notify_mailbox_owners_of_profile_errors:
             affected = Mailbox.objects.filter(profile=subject.profile)
             if persistence != Persistence.PERMANENT and subject.mailbox is not None:
@@ -553,9 +614,9 @@ def _wanted_recipients(
             for owner_id in affected.values_list("owner_id", flat=True).distinct():
                 wanted.setdefault(owner_id, False)
     elif subject.mailbox is not None:
-        wanted[subject.mailbox.owner_id] = True
+        wanted[subject.mailbox.owner_id] = act
     elif subject.profile is not None:
-        wanted[subject.profile.owner_id] = True
+        wanted[subject.profile.owner_id] = act
     return wanted
 
 
@@ -610,7 +671,7 @@ def write_notice(
         return None
     profile = profile or (mailbox.profile if mailbox else None)
     subject = Subject(profile, mailbox, email)
-    key = group or _group_key(scope, subject, f"notice:{message}", "")
+    key = group or _group_key(scope, subject, f"notice:{digest(message)}", "")
     alert = upsert_alert(
         key,
         {
@@ -648,6 +709,7 @@ def record_success(
     direction: str | None = None,
     resolution: str = "Succeeded again",
     user: User | None = None,
+    reset_streak: bool = True,
 ) -> int:
     """Note that something works again: reset its failure streak and resolve
     the alerts it fixes. Return how many alerts were resolved."""
@@ -657,13 +719,14 @@ def record_success(
     if email is not None:
         resolved += _resolve(alerts.filter(email=email), user, resolution)
     if mailbox is not None:
-        Mailbox.objects.filter(pk=mailbox.pk, failure_reason__gt="").update(
-            consecutive_failures=0, failure_reason="", backoff_until=None
-        )
         Mailbox.objects.filter(pk=mailbox.pk).update(last_success_at=now)
-        Mailbox.objects.filter(
-            pk=mailbox.pk, processing_state=ProcessingState.BACKOFF
-        ).update(processing_state=ProcessingState.IDLE)
+        if reset_streak:
+            Mailbox.objects.filter(pk=mailbox.pk, failure_reason__gt="").update(
+                consecutive_failures=0, failure_reason="", backoff_until=None
+            )
+            Mailbox.objects.filter(
+                pk=mailbox.pk, processing_state=ProcessingState.BACKOFF
+            ).update(processing_state=ProcessingState.IDLE)
         mine = alerts.filter(mailbox=mailbox, scope=Scope.MAILBOX)
         prefixes = {
             Direction.INCOMING: INCOMING_STAGE_PREFIXES,
@@ -690,9 +753,7 @@ def record_success(
     return resolved
 
 
-def _stage_filter(prefixes: tuple[str, ...]) -> Any:
-    from django.db.models import Q
-
+def _stage_filter(prefixes: tuple[str, ...]) -> Q:
     condition = Q()
     for prefix in prefixes:
         condition |= Q(stage__startswith=prefix)
@@ -785,26 +846,44 @@ def remove_alerts(alerts: QuerySet[Alert]) -> int:
     Stored failures keep the id of the alert they went into. When the alerts
     are every alert there is, PostgreSQL empties the three tables at once.
     """
-    ids = Subquery(alerts.order_by().values("pk"))
     with transaction.atomic():
-        if connection.vendor == "postgresql":
+        if connection.vendor != "postgresql":
+            ids = Subquery(alerts.order_by().values("pk"))
+            # Raw deletes skip Django's row-by-row cascade: the rows below
+            # are every row that must go with an alert.
+            AlertRecipient.objects.filter(alert__in=ids)._raw_delete("default")
+            SyncPrompt.objects.filter(alert__in=ids)._raw_delete("default")
+            return Alert.objects.filter(pk__in=ids)._raw_delete("default")
+
+        tables = {
+            model: connection.ops.quote_name(model._meta.db_table)
+            for model in (Alert, AlertRecipient, SyncPrompt)
+        }
+        with connection.cursor() as cursor:
+            # New alerts wait until this is done: nothing the user did not
+            # see can go with what they saw.
+            cursor.execute(f"LOCK TABLE {tables[Alert]} IN SHARE ROW EXCLUSIVE MODE")
             count = alerts.order_by().count()
             if count >= TRUNCATE_FROM and count == Alert.objects.count():
-                tables = ", ".join(
-                    connection.ops.quote_name(model._meta.db_table)
-                    for model in (Alert, AlertRecipient, SyncPrompt)
-                )
-                with connection.cursor() as cursor:
-                    # Checks deferred by this transaction must run before
-                    # PostgreSQL lets the table be emptied.
-                    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-                    cursor.execute(f"TRUNCATE {tables}")
+                # Checks deferred by this transaction must run before
+                # PostgreSQL lets the tables be emptied.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                cursor.execute(f"TRUNCATE {', '.join(tables.values())}")
                 return count
-        # Raw deletes skip Django's row-by-row cascade: the rows below are
-        # every row that must go with an alert.
-        AlertRecipient.objects.filter(alert__in=ids)._raw_delete("default")
-        SyncPrompt.objects.filter(alert__in=ids)._raw_delete("default")
-        return Alert.objects.filter(pk__in=ids)._raw_delete("default")
+            chosen, params = alerts.order_by().values("pk").query.sql_with_params()
+            # One statement, so that the copies and prompts deleted are
+            # exactly those of the alerts deleted.
+            cursor.execute(
+                f"WITH gone AS (DELETE FROM {tables[Alert]} WHERE id IN ({chosen}) "
+                "RETURNING id), "
+                f"copies AS (DELETE FROM {tables[AlertRecipient]} "
+                "WHERE alert_id IN (SELECT id FROM gone)), "
+                f"prompts AS (DELETE FROM {tables[SyncPrompt]} "
+                "WHERE alert_id IN (SELECT id FROM gone)) "
+                "SELECT count(*) FROM gone",
+                params,
+            )
+            return int(cursor.fetchone()[0])
 
 
 # -- sync prompts --------------------------------------------------------------
@@ -821,7 +900,7 @@ def open_sync_prompt(
     """Ask the mailbox owner to decide about a sync situation."""
     label = SyncPromptKind(kind).label
     alert = upsert_alert(
-        f"prompt|{mailbox.pk}|{kind}|{external_id or item[:120]}",
+        f"prompt|{mailbox.pk}|{kind}|{digest(external_id or item)}",
         {
             "kind": AlertKind.SYNC_PROMPT,
             "level": Level.INFORMATION,

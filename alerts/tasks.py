@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from alerts import funnel, notify
 from alerts.choices import AlertState
-from alerts.models import Alert, AlertSettings
+from alerts.models import Alert, AlertSettings, FailureRecord
 
 logger = logging.getLogger(__name__)
 
@@ -63,9 +63,9 @@ def notify_alert(alert_id: int) -> int:
 
 @shared_task
 def purge_resolved() -> int:
-    """Delete resolved alerts older than the retention period."""
-    days = AlertSettings.load().retention_days
-    old = Alert.objects.filter(
-        state=AlertState.RESOLVED, resolved_at__lt=timezone.now() - timedelta(days=days)
-    )
+    """Delete resolved alerts, and processed failures, older than the
+    retention period; return how many alerts went."""
+    limit = timezone.now() - timedelta(days=AlertSettings.load().retention_days)
+    FailureRecord.objects.filter(processed_at__lt=limit)._raw_delete("default")
+    old = Alert.objects.filter(state=AlertState.RESOLVED, resolved_at__lt=limit)
     return funnel.remove_alerts(old)

@@ -95,22 +95,19 @@ class Mailbox(models.Model):
 
     def suspend(self, reason: str, direction: str | None = None) -> None:
         """Stop processing in one direction (or both) until Test & Enable passes."""
+        # Only the flags of this direction are written, so that a stale copy
+        # of the mailbox never lifts the other direction's suspension.
+        fields = ["processing_state", "suspended_reason", "suspended_at"]
         if direction in (None, Direction.INCOMING):
             self.incoming_suspended = True
+            fields.append("incoming_suspended")
         if direction in (None, Direction.OUTGOING):
             self.outgoing_suspended = True
+            fields.append("outgoing_suspended")
         self.processing_state = ProcessingState.SUSPENDED
         self.suspended_reason = reason
         self.suspended_at = timezone.now()
-        self.save(
-            update_fields=[
-                "incoming_suspended",
-                "outgoing_suspended",
-                "processing_state",
-                "suspended_reason",
-                "suspended_at",
-            ]
-        )
+        self.save(update_fields=fields)
 
     def resume(self) -> None:
         """Clear suspension, backoff and the failure streak."""

@@ -423,3 +423,74 @@ def test_deleting_some_alerts_keeps_the_others_and_their_copies(monkeypatch):
 
     assert list(Alert.objects.all()) == [kept]
     assert list(AlertRecipient.objects.values_list("alert", flat=True)) == [kept.pk]
+
+
+def test_one_batch_suspends_both_directions_of_a_mailbox():
+    mailbox = make_mailbox()
+    ids = [
+        _stored(mailbox, WRONG_PASSWORD, "imap-login"),
+        _stored(mailbox, "535 5.7.8 Authentication credentials invalid", "smtp-auth"),
+    ]
+    funnel.process_failure_records(ids)
+    mailbox.refresh_from_db()
+    assert mailbox.incoming_suspended and mailbox.outgoing_suspended
+
+
+def test_an_owner_report_cannot_stop_a_profile_they_do_not_own():
+    profile_owner, reporter = make_user(), make_user()
+    profile = make_profile(owner=profile_owner)
+    mine = make_mailbox(owner=reporter, profile=profile)
+    theirs = make_mailbox(profile=profile)
+    record = _stored(
+        mine,
+        "[Errno -2] Name or service not known",
+        "dns",
+        exception="socket.gaierror",
+        submitted_by=reporter,
+    )
+
+    alert = funnel.process_failure_record(record)
+
+    profile.refresh_from_db()
+    theirs.refresh_from_db()
+    assert alert.scope == Scope.PROFILE and alert.level == Level.ERROR
+    assert profile.state == ProfileState.ACTIVE and profile.backoff_until is None
+    assert theirs.processing_state != ProcessingState.SUSPENDED
+
+
+def test_a_late_report_never_moves_an_alert_back_in_time():
+    mailbox = make_mailbox()
+    now = timezone.now()
+    alert = report(stage="imap-login", text=WRONG_PASSWORD, mailbox=mailbox)
+    mailbox.resume()
+    report(
+        stage="imap-login",
+        text=WRONG_PASSWORD,
+        mailbox=mailbox,
+        occurred_at=now - timezone.timedelta(days=3),
+    )
+    alert.refresh_from_db()
+    assert alert.count == 2
+    assert alert.last_seen >= now
+    assert alert.first_seen <= now - timezone.timedelta(days=3)
+
+
+def test_long_external_ids_and_addresses_fit_the_group_key():
+    mailbox = make_mailbox(address=("a" * 60) + "@" + ("b" * 180) + ".example.com")
+    prompt = funnel.open_sync_prompt(
+        mailbox, "duplicate", "Contact", ["merge", "keep"], external_id="x" * 200
+    )
+    assert len(prompt.alert.group_key) <= 200
+    funnel.resume_mailbox(mailbox, None, "Test & Enable passed")
+    assert Alert.objects.filter(level=Level.INFORMATION, kind="notice").exists()
+
+
+def test_a_clean_direction_keeps_the_streak_of_a_failing_one():
+    mailbox = make_mailbox()
+    text = "454 4.7.0 Temporary authentication failure"
+    report(stage="smtp-auth", text=text, mailbox=mailbox)
+    funnel.record_success(mailbox=mailbox, direction="incoming", reset_streak=False)
+    report(stage="smtp-auth", text=text, mailbox=mailbox)
+    mailbox.refresh_from_db()
+    assert mailbox.consecutive_failures == 2
+    assert mailbox.backoff_until is not None

@@ -161,7 +161,11 @@ def _run(mailbox_id: int, token: str) -> RunReport:
             clean.append(Direction.OUTGOING)
 
     for direction in clean:
-        record_success(mailbox=mailbox, direction=direction)
+        # The failure streak belongs to the run: one clean direction must not
+        # wipe the streak (and backoff) that the other direction is building.
+        record_success(
+            mailbox=mailbox, direction=direction, reset_streak=not report.failures
+        )
     if clean and not report.failures:
         record_success(profile=mailbox.profile)
     if report.failures:
