@@ -315,9 +315,13 @@ def encode_cursor(alert: Alert) -> str:
 def decode_cursor(text: str) -> tuple[datetime.datetime, int]:
     """Return (last_seen, id) from a cursor; raise ValueError when malformed."""
     micros, _, pk = text.partition(".")
-    if not micros.lstrip("-").isdigit() or not pk.isdigit():
-        raise ValueError(f"not a cursor: {text!r}")
-    return _EPOCH + int(micros) * _MICROSECOND, int(pk)
+    # Twenty digits cover every date and id there is; more is not a cursor.
+    if not micros.lstrip("-").isdigit() or not pk.isdigit() or len(text) > 42:
+        raise ValueError(f"not a cursor: {text[:50]!r}")
+    try:
+        return _EPOCH + int(micros) * _MICROSECOND, int(pk)
+    except OverflowError:
+        raise ValueError(f"not a cursor: {text[:50]!r}") from None
 
 
 def newest_first(

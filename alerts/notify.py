@@ -36,7 +36,7 @@ def notification_body(alert: Alert) -> str:
         else "",
         f"Seen {alert.count} time(s), last at {alert.last_seen:%Y-%m-%d %H:%M %Z}.",
     ]
-    return "\n".join(line for line in lines if line is not None)
+    return "\n".join(line for line in lines if line)
 
 
 def notify_alert(alert_id: int) -> int:

@@ -7,9 +7,9 @@ the status code last; the DSN action then forces the persistence.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import Any
 
+from alerts.classifier import classify
 from alerts.classifier.reasons import Reason
 from alerts.classifier.types import Failure
 
@@ -23,16 +23,6 @@ from .wording import (
 )
 
 logger = logging.getLogger(__name__)
-
-Classifier = Callable[[Failure], Any]
-
-
-def _load_classifier() -> Classifier | None:
-    try:
-        from alerts.classifier import classify  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return classify  # type: ignore[no-any-return]
 
 
 def classify_recipient(recipient: BounceRecipient) -> None:
@@ -60,9 +50,6 @@ def classify_recipient(recipient: BounceRecipient) -> None:
 
 
 def _classifier_decision(recipient: BounceRecipient) -> Any:
-    classify = _load_classifier()
-    if classify is None:
-        return None
     failure = Failure(
         stage="dsn",
         text=recipient.diagnostic,
