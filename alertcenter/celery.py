@@ -17,7 +17,12 @@ app.autodiscover_tasks()
 def _ensure_broker_folders(sender: Celery, **kwargs: object) -> None:
     """Create the folders of the filesystem broker before anyone uses them."""
     options = sender.conf.broker_transport_options or {}
-    for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+    for key in (
+        "data_folder_in",
+        "data_folder_out",
+        "processed_folder",
+        "control_folder",
+    ):
         folder = options.get(key)
         if folder:
             os.makedirs(folder, exist_ok=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -449,6 +450,11 @@ def _count_transient(
             f"{decision['explanation']} It failed {failures} times in a row "
             f"(the limit is {limit}), so it is now treated as permanent."
         ).strip()
+        decision["action"] = (
+            "It no longer clears by itself: find out with the other side why it "
+            "keeps failing (their limits, greylisting or filtering, or our "
+            "settings), fix that, then run Test & Enable."
+        )
 
 
 def _state_holder(subject: Subject, scope: str) -> Mailbox | ServerProfile | None:
@@ -501,6 +507,16 @@ def _detail_line(decision: dict[str, Any], reason: str) -> str:
 # -- alerts ------------------------------------------------------------------
 
 
+_ADDRESS = re.compile(r"<([^<>@\s]{1,64}@[^<>@\s]{1,255})>")
+
+
+def _first_address(text: str) -> str:
+    """Return the first <address> the server text names (the recipient a
+    refusal is about), or ""."""
+    found = _ADDRESS.search(text[:2000])
+    return found.group(1) if found else ""
+
+
 def _group_key(scope: str, subject: Subject, reason: str, persistence: str) -> str:
     if scope == Scope.EMAIL and subject.email is not None:
         about = f"email:{subject.email.pk}"
@@ -516,8 +532,10 @@ def _group_key(scope: str, subject: Subject, reason: str, persistence: str) -> s
 def _message(scope: str, subject: Subject, reason: str, record: FailureRecord) -> str:
     label = REASON_LABELS.get(Reason(reason), reason.replace("_", " ").capitalize())
     if scope == Scope.EMAIL:
-        about = record.recipient or (subject.email.subject if subject.email else "")
-        about = about or (subject.mailbox.address if subject.mailbox else "")
+        about = record.recipient or _first_address(record.text)
+        about = about or (subject.email.subject if subject.email else "")
+        if not about and subject.mailbox is not None:
+            about = f"an email from {subject.mailbox.address}"
     elif scope == Scope.MAILBOX and subject.mailbox is not None:
         about = subject.mailbox.address
     elif subject.profile is not None:

@@ -8,7 +8,7 @@ import django_filters
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.http import HttpRequest
 
-from alerts.choices import AlertState, Level
+from alerts.choices import AlertState, Level, Scope
 from alerts.models import Alert
 from mailboxes.choices import Health, ProcessingState
 from mailboxes.models import Mailbox
@@ -17,10 +17,12 @@ from serverprofiles.models import ServerProfile
 
 
 def _active_alert(level: str) -> Exists:
+    # Trouble of single emails (a remote recipient that does not exist) says
+    # nothing about the mailbox's own health.
     return Exists(
         Alert.objects.filter(
             mailbox=OuterRef("pk"), level=level, state=AlertState.ACTIVE
-        )
+        ).exclude(scope=Scope.EMAIL)
     )
 
 

@@ -85,7 +85,23 @@ class Mailbox(models.Model):
 
     @property
     def is_suspended(self) -> bool:
-        return self.incoming_suspended or self.outgoing_suspended
+        """Return whether processing is stopped, by its own failure or its
+        profile's."""
+        return (
+            self.incoming_suspended
+            or self.outgoing_suspended
+            or self.processing_state == ProcessingState.SUSPENDED
+        )
+
+    @property
+    def suspension_text(self) -> str:
+        """Return why processing is stopped, in words."""
+        from alerts.classifier.reasons import label_of
+
+        _, by_profile, code = self.suspended_reason.rpartition("profile: ")
+        if by_profile:
+            return f"its server profile failed: {label_of(code)}"
+        return label_of(code)
 
     def credentials(self) -> tuple[str, str]:
         """Return the user name and password used to log in for this mailbox."""

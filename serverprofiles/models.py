@@ -86,6 +86,13 @@ class ServerProfile(models.Model):
     def is_suspended(self) -> bool:
         return self.state == ProfileState.SUSPENDED
 
+    @property
+    def suspension_text(self) -> str:
+        """Return why processing is stopped, in words."""
+        from alerts.classifier.reasons import label_of
+
+        return label_of(self.suspended_reason)
+
     def suspend(self, reason: str) -> None:
         """Stop processing of every mailbox of this profile until it is tested."""
         self.state = ProfileState.SUSPENDED

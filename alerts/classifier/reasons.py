@@ -88,3 +88,11 @@ REASON_LABELS: dict[Reason, str] = {
     Reason.NOTICE: "Notice",
     Reason.UNKNOWN: "Unknown",
 }
+
+
+def label_of(code: str) -> str:
+    """Return the words for a reason value; an unknown value is shown plain."""
+    try:
+        return REASON_LABELS[Reason(code)]
+    except ValueError:
+        return code.replace("_", " ")

@@ -494,3 +494,22 @@ def test_a_clean_direction_keeps_the_streak_of_a_failing_one():
     mailbox.refresh_from_db()
     assert mailbox.consecutive_failures == 2
     assert mailbox.backoff_until is not None
+
+
+def test_an_email_alert_names_the_refused_recipient_not_our_mailbox():
+    mailbox = make_mailbox(address="good@example.org")
+    alert = report(
+        stage="smtp-send", text=USER_UNKNOWN, mailbox=mailbox, reply_code=550
+    )
+    assert alert.message == "User unknown: nobody@example.com"
+
+
+def test_an_escalated_alert_asks_for_action():
+    AlertSettings.objects.update_or_create(
+        pk=1, defaults={"transient_attempts_before_permanent": 2}
+    )
+    mailbox = make_mailbox()
+    for _ in range(2):
+        alert = report(stage="tcp", text=REFUSED, mailbox=mailbox)
+    assert alert.level == Level.ERROR
+    assert "Test & Enable" in alert.action
