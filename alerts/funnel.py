@@ -152,7 +152,9 @@ def process_failure_records(record_ids: list[int]) -> dict[int, Alert | None]:
         # Filtering on the primary key alone keeps the planner on it.
         records = [
             record
-            for record in FailureRecord.objects.select_for_update(of=("self",))
+            for record in FailureRecord.objects.select_for_update(
+                of=("self",), no_key=True
+            )
             .filter(pk__in=record_ids)
             .select_related(
                 "mailbox__profile", "email__mailbox__profile", "profile", "submitted_by"
@@ -254,7 +256,10 @@ def _lock_holders(outcomes: list[Outcome]) -> dict[tuple[str, int], Any]:
     locked: dict[tuple[str, int], Any] = {}
     for kind, model in (("profile", ServerProfile), ("mailbox", Mailbox)):
         if wanted[kind]:
-            rows = model.objects.select_for_update().filter(pk__in=wanted[kind])
+            # NO KEY UPDATE: rows that merely point at a locked mailbox or
+            # profile (new failures, alerts) can still be written meanwhile.
+            locked_rows = model.objects.select_for_update(no_key=True)
+            rows = locked_rows.filter(pk__in=wanted[kind])
             for row in rows.order_by("pk"):
                 locked[(kind, row.pk)] = row
     return locked
@@ -289,7 +294,9 @@ def _write(outcomes: list[Outcome], settings: AlertSettings) -> dict[str, int]:
     rows = {key: _alert_fields(members) for key, members in groups.items()}
 
     ids = _raise_counts(rows)
-    for key, (fields, first_seen, last_seen, count) in rows.items():
+    # New alerts are inserted in key order, so that two workers meet in the
+    # unique index in the same order.
+    for key, (fields, first_seen, last_seen, count) in sorted(rows.items()):
         if key not in ids:
             alert = upsert_alert(key, fields, last_seen, count, first_seen)
             ids[key] = alert.pk

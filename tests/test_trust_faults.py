@@ -28,6 +28,7 @@ from alerts.tasks import TASK_CHUNK, process_failure, sweep_unprocessed
 from mailboxes.models import Mailbox
 from mailboxes.processing import Outcome, process_mailbox
 from mailboxes.tests.test_processing_support import mailbox_for, message, profile_for
+from tests.celery_worker import Worker, celery_on, database_url_of, wait_until
 from tests.factories import make_mailbox
 from tests.test_api_support import ApiClient, failure
 from tests.trust_helpers import (
@@ -35,12 +36,8 @@ from tests.trust_helpers import (
     ROOT,
     PrivatePostgres,
     PrivateRedis,
-    Worker,
-    celery_on,
-    database_url_of,
     require,
     tally,
-    wait_until,
 )
 
 IN_CI = os.environ.get("CI") == "true"

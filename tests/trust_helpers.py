@@ -11,16 +11,11 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import signal
 import subprocess
-import sys
 import tempfile
-import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from tests.mailservers import free_port, wait_for_port
 
@@ -31,15 +26,6 @@ POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")
 def tally(kind: str, tried: int, result: str) -> None:
     """Print one line of what a trust test tried (shown with ``pytest -s``)."""
     print(f"\nTRUST {kind}: tried {tried}; {result}")
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll ``check`` until it is true; fail with ``what`` after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.2)
 
 
 def require(binary: str) -> str | None:
@@ -177,130 +163,7 @@ class PrivatePostgres:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-# -- Celery workers ----------------------------------------------------------------
-
-
-class Worker:
-    """A real ``celery worker`` process (solo pool) on the given broker and
-    database; kill() ends it with SIGKILL, as a crash or an OOM kill would."""
-
-    def __init__(self, log: Path, broker_url: str, database_url: str) -> None:
-        env = dict(os.environ)
-        env.update(
-            CELERY_BROKER_URL=broker_url,
-            DATABASE_URL=database_url,
-            DJANGO_SETTINGS_MODULE="alertcenter.settings",
-            CELERY_TASK_ALWAYS_EAGER="false",
-            DEBUG="false",
-            LOG_LEVEL="INFO",
-        )
-        self.log = log
-        self._log_file = log.open("ab")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "alertcenter",
-                "worker",
-                "--pool",
-                "solo",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel",
-                "INFO",
-                "-n",
-                f"trust{time.monotonic_ns()}@localhost",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_ready(self, timeout: float = 40.0) -> None:
-        """Wait until the worker says it is ready; raise with its log if not."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if "ready." in self.output():
-                return
-            if self.process.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"the worker did not start:\n{self.output()}")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._log_file.close()
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
-        if not self._log_file.closed:
-            self._log_file.close()
-
-
-def database_url_of(settings_dict: dict[str, object]) -> str:
-    """Return a DATABASE_URL for a Django connection's settings."""
-    user = quote(str(settings_dict.get("USER") or ""))
-    password = quote(str(settings_dict.get("PASSWORD") or ""))
-    auth = f"{user}:{password}@" if password else (f"{user}@" if user else "")
-    host = settings_dict.get("HOST") or "127.0.0.1"
-    port = settings_dict.get("PORT") or 5432
-    return f"postgres://{auth}{host}:{port}/{settings_dict['NAME']}"
-
-
-@contextmanager
-def celery_on(broker_url: str) -> Iterator[None]:
-    """Send this process's tasks through the given broker, not eagerly."""
-    from alertcenter.celery import app
-
-    conf = app.conf
-    saved = (conf.task_always_eager, conf.broker_url, conf.broker_transport_options)
-    conf.task_always_eager = False
-    conf.broker_url = broker_url
-    conf.broker_transport_options = {"visibility_timeout": 3600}
-    _forget_connections(app)
-    try:
-        yield
-    finally:
-        _forget_connections(app)
-        conf.task_always_eager, conf.broker_url, conf.broker_transport_options = saved
-
-
-def _forget_connections(app: Any) -> None:
-    # Producers are pooled per connection in kombu's global registry: clear it
-    # too, or a pool closed here is handed out again.
-    from kombu import pools
-
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-    pools.reset()
-
-
-# -- URL patterns ---------------------------------------------------------------
+# -- Celery workers: tests/celery_worker.py, shared with the end-to-end tests
 
 
 def walk_patterns(

@@ -63,7 +63,10 @@ def claim(mailbox_id: int, worker: str) -> bool:
     if profile_id is None:
         return False
     with transaction.atomic():
-        profile = ServerProfile.objects.select_for_update().get(pk=profile_id)
+        # NO KEY UPDATE: writers of rows that point at the profile go on.
+        profile = ServerProfile.objects.select_for_update(no_key=True).get(
+            pk=profile_id
+        )
         if live_claims(profile_id) >= max(profile.max_connections, 1):
             logger.debug("profile %s has no free connection slot", profile.name)
             return False
