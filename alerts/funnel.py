@@ -213,21 +213,17 @@ def _decide(records: list[FailureRecord], settings: AlertSettings) -> list[Outco
         outcomes.append(outcome)
 
     holders = _lock_holders(outcomes)
+    counted: dict[tuple[str, int], Mailbox | ServerProfile] = {}
     for outcome in outcomes:
         _use_locked(outcome.subject, holders)
         profile_wide = outcome.decision["scope"] == Scope.PROFILE
         if profile_wide and not outcome.may_stop_profile:
             continue
         if outcome.decision["persistence"] == Persistence.TRANSIENT:
-            _count_transient(outcome.subject, outcome.decision, settings)
-    streak = ["consecutive_failures", "failure_reason", "backoff_until"]
-    for model, fields in (
-        (Mailbox, [*streak, "processing_state"]),
-        (ServerProfile, streak),
-    ):
-        changed = [holder for holder in holders.values() if isinstance(holder, model)]
-        if changed:
-            model.objects.bulk_update(changed, fields)
+            target = _count_transient(outcome.subject, outcome.decision, settings)
+            if target is not None:
+                counted[(type(target).__name__, target.pk)] = target
+    _save_streaks(list(counted.values()))
 
     done: set[tuple[str, ...]] = set()
     for outcome in outcomes:
@@ -426,9 +422,11 @@ def _complete_subject(record: FailureRecord, scope: str) -> Subject:
 
 def _count_transient(
     subject: Subject, decision: dict[str, Any], settings: AlertSettings
-) -> None:
+) -> Mailbox | ServerProfile | None:
     """Count a transient failure on what it concerns; at the limit, record it
-    as permanent with everything permanence brings."""
+    as permanent with everything permanence brings. Return the mailbox or
+    profile whose streak changed (unsaved), if any."""
+    target = None
     limit = settings.transient_attempts_before_permanent
     reason = decision["reason"]
     if decision["scope"] == Scope.EMAIL and subject.email is not None:
@@ -436,7 +434,7 @@ def _count_transient(
     else:
         target = _state_holder(subject, decision["scope"])
         if target is None:
-            return
+            return None
         if target.failure_reason == reason:
             target.consecutive_failures += 1
         else:
@@ -461,6 +459,34 @@ def _count_transient(
             "It no longer clears by itself: find out with the other side why it "
             "keeps failing (their limits, greylisting or filtering, or our "
             "settings), fix that, then run Test & Enable."
+        )
+    return target
+
+
+def _save_streaks(targets: list[Mailbox | ServerProfile]) -> None:
+    """Write the failure streaks of the batch, one statement per kind."""
+    for model in (Mailbox, ServerProfile):
+        rows = [
+            [
+                target.pk,
+                target.consecutive_failures,
+                target.failure_reason,
+                connection.ops.adapt_datetimefield_value(target.backoff_until),
+                getattr(target, "processing_state", ""),
+            ]
+            for target in targets
+            if isinstance(target, model)
+        ]
+        if not rows:
+            continue
+        state = "processing_state = v.column5, " if model is Mailbox else ""
+        _update_from_values(
+            model,
+            f"{state}consecutive_failures = v.column2, "
+            "failure_reason = v.column3, backoff_until = v.column4",
+            "{t}.id = v.column1",
+            ["bigint", "integer", "text", "timestamptz", "text"],
+            rows,
         )
 
 

@@ -314,6 +314,7 @@ def profile_funnel(items: list[dict[str, Any]], table: Table) -> None:
     from alertcenter.api.intake import store_failures
     from alerts import funnel
     from alerts.models import FailureRecord
+    from alerts.tasks import TASK_CHUNK
 
     client = api_client()
     ids = []
@@ -324,8 +325,9 @@ def profile_funnel(items: list[dict[str, Any]], table: Table) -> None:
     with CaptureQueriesContext(connection) as queries:
         started = time.perf_counter()
         profiler.enable()
-        for record_id in ids:
-            funnel.process_failure_record(record_id)
+        # The same chunks the workers get from the API.
+        for start in range(0, len(ids), TASK_CHUNK):
+            funnel.process_failure_records(ids[start : start + TASK_CHUNK])
         profiler.disable()
         elapsed = time.perf_counter() - started
     left = FailureRecord.objects.filter(pk__in=ids, processed_at__isnull=True).count()

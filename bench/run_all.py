@@ -35,30 +35,30 @@ limits it.
 LIMITS = """
 ## What limits the misses
 
-- Wall and search: the page renders the mailbox filter as a select of all
-  10,000 mailboxes (a 677 KB page for the admin; 1.5 s of the 1.6 s of a
-  request went to template rendering in a cProfile run). The exact level
-  counts cost about 120 ms more for an admin: an index-only scan of the
-  408,000 active alerts on the partial index alert_active_level. Exact counts
-  at this size cannot fit 50 ms here; capped counts ("10,000+", one bounded
-  count per level) would. Both are in the pages' code (alerts/views.py,
-  templates, AlertFilterSet.level_counts), which the bench may not change
-  before "pages: done".
-- Delete all: PostgreSQL row work plus foreign-key checks. In one
-  EXPLAIN ANALYZE run of the funnel's statements on 1,000,000 alerts: the
-  UPDATE of 200,000 failure records to alert = NULL took 8.9 s, deleting the
-  recipients 2.1 s, deleting the alerts 10.9 s, and the deferred foreign-key
-  checks (three tables point at alerts) 35 s at commit. The same deletes
-  without triggers take 2.8 s; TRUNCATE of the alert tables takes 56 ms but
-  is refused while alerts_failurerecord keeps a foreign key to alerts.
-- Ingestion: one Celery task per failure running about 12 SQL statements
-  through the ORM (8 to 12 ms per failure in-process), and the claim query
-  `filter(pk=id, processed_at__isnull=True).first()` orders by id, which lets
-  the planner walk the partial index failure_unprocessed (every queued
-  failure) instead of the primary key: each claim grows with the backlog.
-  PostgreSQL itself takes the same rows by COPY at the rate in the peer
-  column. The machine has 2 cores for the API, 4 worker processes, PostgreSQL
-  and Redis together; other sessions were running tests on it at the time.
+- Wall pages: rendering 25 alert cards (about 180 URL reversals and the
+  template work) costs 25-40 ms on this machine under load, the capped level
+  counts (one query, at most 10,000 per level) about 10-45 ms, and an
+  owner's query plans a 7-table join (5-8 ms). The mailbox filter is a text
+  box since the wall-speed change (it was a 10,000-option select: 1.5 s of
+  1.6 s went to rendering it). Twenty times the Django admin would need the
+  whole request under about 8 ms: not reachable with Django templates here.
+  "Errors of one profile" as admin combines the profile index with the level
+  index; a (profile, level, last_seen) index would serve it.
+- Text search: the trigram indexes serve the match; counting the matches per
+  level dominates for common words ("quota": a lossy bitmap scan with
+  PostgreSQL's default 4 MB work_mem). Counting only among the newest matches
+  would fit the target; it changes what the counts mean, so it is left as a
+  decision.
+- Delete all: alert links carry no database constraint and deleting every
+  alert empties the three alert tables at once (TRUNCATE); a filtered delete
+  is one DELETE ... RETURNING statement with its copies and prompts.
+- Ingestion: the API stores a batch in one transaction and queues one task
+  per 200 failures; a task processes them together (one lock per mailbox and
+  profile, one statement to raise the counts of existing alerts, copies and
+  records written set-wise). What remains is the API (request parsing,
+  validation and lookups, about 1,800 failures/s accepted here) and the two
+  worker processes sharing 2 cores with the API, PostgreSQL and Redis; other
+  sessions were running tests on the machine at the time.
 """
 
 

@@ -5,8 +5,9 @@ Nothing here imports Django: the classifier must run anywhere.
 
 from __future__ import annotations
 
+import copy
 import enum
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -82,7 +83,19 @@ class Classification:
 
     def as_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict of the decision."""
-        data = asdict(self)
+        # A shallow copy: asdict() deep-copies the facts, which costs more
+        # than the classification itself.
+        data = {name: getattr(self, name) for name in _FIELD_NAMES}
         for key in ("persistence", "scope", "level"):
-            data[key] = getattr(self, key).value
+            data[key] = data[key].value
+        data["facts"] = (
+            copy.deepcopy(self.facts) if _nested(self.facts) else dict(self.facts)
+        )
         return data
+
+
+_FIELD_NAMES = tuple(item.name for item in fields(Classification))
+
+
+def _nested(facts: dict[str, Any]) -> bool:
+    return any(isinstance(value, dict | list | set) for value in facts.values())
