@@ -6,7 +6,8 @@ import json
 from io import StringIO
 from pathlib import Path
 
-from django.core.management import call_command
+import pytest
+from django.core.management import CommandError, call_command
 
 from alerts.tests.test_bounce_reader import DSN, PLAIN
 
@@ -19,7 +20,8 @@ def test_prints_one_json_line_per_file_and_carries_on(tmp_path: Path) -> None:
     missing = tmp_path / "missing.eml"
     out = StringIO()
 
-    call_command("parse_bounce", str(bounce), str(missing), str(plain), stdout=out)
+    with pytest.raises(CommandError, match="1 file"):
+        call_command("parse_bounce", str(bounce), str(missing), str(plain), stdout=out)
 
     lines = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [line["file"] for line in lines] == [str(bounce), str(missing), str(plain)]

@@ -30,4 +30,10 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if not outcome.passed:
             raise CommandError("The profile test failed.")
+        failed = [box.target for box in outcome.mailboxes if not box.passed]
+        if failed:
+            raise CommandError(
+                f"The profile passed; {len(failed)} mailbox(es) failed: "
+                + ", ".join(failed)
+            )
         self.stdout.write(self.style.SUCCESS("Passed."))
