@@ -210,6 +210,8 @@ LOGGING = {
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    # aiosmtpd (the demo's and the tests' mail servers) logs every command.
+    "loggers": {"mail.log": {"level": "WARNING"}},
 }
 
 CELERY_BEAT_SCHEDULE = {
