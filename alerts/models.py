@@ -98,6 +98,11 @@ class Alert(models.Model):
                 fields=["level", "-last_seen", "-id"], name="alert_level_wall"
             ),
             models.Index(fields=["profile", "-last_seen"], name="alert_profile"),
+            # "Errors of one profile", the wall's usual drill-down.
+            models.Index(
+                fields=["profile", "level", "-last_seen", "-id"],
+                name="alert_profile_level",
+            ),
             models.Index(fields=["mailbox", "-last_seen"], name="alert_mailbox"),
             models.Index(fields=["email", "-last_seen"], name="alert_email"),
             models.Index(fields=["state", "resolved_at"], name="alert_state"),
