@@ -42,8 +42,8 @@ LIMITS = """
   box since the wall-speed change (it was a 10,000-option select: 1.5 s of
   1.6 s went to rendering it). Twenty times the Django admin would need the
   whole request under about 8 ms: not reachable with Django templates here.
-  "Errors of one profile" as admin combines the profile index with the level
-  index; a (profile, level, last_seen) index would serve it.
+  "Errors of one profile" is served by the (profile, level, last_seen, id)
+  index (119 ms before it, 54 ms after, as admin).
 - Text search: the trigram indexes serve the match; counting the matches per
   level dominates for common words ("quota": a lossy bitmap scan with
   PostgreSQL's default 4 MB work_mem). Counting only among the newest matches
