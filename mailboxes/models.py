@@ -13,7 +13,17 @@ from serverprofiles.models import ServerProfile
 
 class MailboxQuerySet(models.QuerySet["Mailbox"]):
     def visible_to(self, user: object) -> MailboxQuerySet:
-        """Return the mailboxes the user may see: all for admins, else own ones."""
+        """Return the mailboxes the user may see: all for admins and ops (who
+        see every alert), else own ones."""
+        from alertcenter.access import is_ops
+
+        if is_ops(user):
+            return self
+        return self.filter(owner=user)
+
+    def managed_by(self, user: object) -> MailboxQuerySet:
+        """Return the mailboxes the user may act on: all for admins, else own
+        ones (ops only look)."""
         from alertcenter.access import is_admin
 
         if is_admin(user):
@@ -153,10 +163,11 @@ class Mailbox(models.Model):
 
 class EmailQuerySet(models.QuerySet["Email"]):
     def visible_to(self, user: object) -> EmailQuerySet:
-        """Return the emails the user may see: all for admins, else their mailboxes'."""
-        from alertcenter.access import is_admin
+        """Return the emails the user may see: all for admins and ops, else
+        their mailboxes'."""
+        from alertcenter.access import is_ops
 
-        if is_admin(user):
+        if is_ops(user):
             return self
         return self.filter(mailbox__owner=user)
 

@@ -71,7 +71,7 @@ def status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def test_and_enable(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue Test & Enable of a mailbox; its page then polls for the result."""
-    mailbox = _visible_mailbox(request, pk)
+    mailbox = get_object_or_404(Mailbox.objects.managed_by(request.user), pk=pk)
     request_test_and_enable(mailbox, request.user)
 
     if is_htmx(request):

@@ -11,7 +11,17 @@ from serverprofiles.choices import IncomingProtocol, ProfileState, Security, Tes
 
 class ServerProfileQuerySet(models.QuerySet["ServerProfile"]):
     def visible_to(self, user: object) -> ServerProfileQuerySet:
-        """Return the profiles the user may see: all for admins, else own ones."""
+        """Return the profiles the user may see: all for admins and ops, else
+        own ones."""
+        from alertcenter.access import is_ops
+
+        if is_ops(user):
+            return self
+        return self.filter(owner=user)
+
+    def managed_by(self, user: object) -> ServerProfileQuerySet:
+        """Return the profiles the user may act on: all for admins, else own
+        ones (ops only look)."""
         from alertcenter.access import is_admin
 
         if is_admin(user):

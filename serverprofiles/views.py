@@ -85,7 +85,8 @@ def status(request: HttpRequest, pk: int) -> HttpResponse:
 def test(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a test of the profile's servers, or Test & Enable of all its
     mailboxes."""
-    profile = _visible_profile(request, pk)
+    managed = ServerProfile.objects.managed_by(request.user)
+    profile = get_object_or_404(managed, pk=pk)
     form = ProfileTestForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("The test request is not valid.")

@@ -36,8 +36,8 @@ def everyone(anonymous: Any, rest: Any) -> dict:
     return each(anonymous, rest, rest, rest, rest)
 
 
-OWNED_PAGE = each(L, 200, 404, 404, 200)  # mailboxes and profiles: owner, admins
-OWNED_API = each(401, 200, 404, 404, 200)
+OWNED_PAGE = each(L, 200, 404, 200, 200)  # owner, admins, and ops (who only look)
+OWNED_API = each(401, 200, 404, 200, 200)  # ops see every object, act on none
 POST_ONLY_PAGE = everyone(L, 405)
 POST_ONLY_API = everyone(401, 405)
 

@@ -65,11 +65,11 @@ class FailureLookups:
 
     def __init__(self, user: Any, items: list[Any]) -> None:
         addresses = {a.lower() for a in _strings(items, "mailbox")}
-        boxes = Mailbox.objects.visible_to(user).annotate(lower=Lower("address"))
+        boxes = Mailbox.objects.managed_by(user).annotate(lower=Lower("address"))
         self.mailboxes = {box.lower: box for box in boxes.filter(lower__in=addresses)}
 
         names = _strings(items, "profile")
-        profiles = ServerProfile.objects.visible_to(user).filter(name__in=names)
+        profiles = ServerProfile.objects.managed_by(user).filter(name__in=names)
         self.profiles = {profile.name: profile for profile in profiles}
 
         message_ids = {normalise_message_id(m) for m in _strings(items, "email")}
@@ -199,7 +199,7 @@ class SyncPromptCreateSerializer(serializers.Serializer[dict[str, Any]]):
 
     def validate_mailbox(self, value: str) -> Mailbox:
         user = self.context["request"].user
-        boxes = Mailbox.objects.visible_to(user).annotate(lower=Lower("address"))
+        boxes = Mailbox.objects.managed_by(user).annotate(lower=Lower("address"))
         mailbox = boxes.filter(lower=value.strip().lower()).first()
         if mailbox is None:
             raise serializers.ValidationError("Unknown mailbox.")

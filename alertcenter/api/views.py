@@ -289,7 +289,7 @@ class TestAndEnableView(ApiMixin, APIView):
     def post(self, request: Request, pk: int) -> Response:
         from mailboxes.processing import request_test_and_enable
 
-        mailbox = get_object_or_404(Mailbox.objects.visible_to(request.user), pk=pk)
+        mailbox = get_object_or_404(Mailbox.objects.managed_by(request.user), pk=pk)
         request_test_and_enable(mailbox, request.user)
         return Response(
             {"queued": True, "mailbox": mailbox.pk}, status=status.HTTP_202_ACCEPTED

@@ -87,9 +87,16 @@ def test_owner_cannot_open_another_owners_mailbox_or_email(owner, other_owner) -
     assert theirs.test_requested_at is None
 
 
-def test_ops_without_admin_see_only_their_own_mailboxes(ops_user, owner) -> None:
+def test_ops_see_every_mailbox_but_cannot_test_it(ops_user, owner) -> None:
     theirs = make_mailbox(owner)
-    assert logged_in(ops_user).get(f"/mailboxes/{theirs.pk}/").status_code == 404
+    client = logged_in(ops_user)
+
+    page = client.get(f"/mailboxes/{theirs.pk}/")
+    assert page.status_code == 200
+    assert f'action="/mailboxes/{theirs.pk}/test/"' not in page.content.decode()
+    assert client.post(f"/mailboxes/{theirs.pk}/test/").status_code == 404
+    theirs.refresh_from_db()
+    assert theirs.test_requested_at is None
 
 
 def test_mailbox_page_shows_settings_status_and_alerts_never_the_password(
