@@ -1,4 +1,4 @@
-"""Pytest fixtures that start real mail servers (see tests/mailservers.py).
+"""Pytest fixtures that start real mail servers (see mailboxes/testservers.py).
 
 Loaded from the root conftest with ``pytest_plugins = ["tests.fixtures_mail"]``.
 Dovecot tests skip when Dovecot is not installed, except under CI=true,
@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.mailservers import (
+from mailboxes.testservers import (
     Certificates,
     DovecotServer,
     RawServer,

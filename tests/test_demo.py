@@ -18,7 +18,7 @@ from django.core.management import call_command
 from alerts.models import Alert
 from mailboxes.management.commands import demo_servers as demo
 from mailboxes.models import Email, Mailbox
-from tests.mailservers import wait_for_port
+from mailboxes.testservers import wait_for_port
 
 pytestmark = [pytest.mark.django_db, pytest.mark.mailserver]
 
@@ -61,7 +61,7 @@ def demo_servers() -> Iterator[None]:
 
 
 def _dovecot_wanted() -> bool:
-    from tests.mailservers import dovecot_binary
+    from mailboxes.testservers import dovecot_binary
 
     return dovecot_binary() is not None
 

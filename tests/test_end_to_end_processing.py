@@ -24,10 +24,10 @@ from mailboxes.tests.test_processing_support import (
     message,
     profile_for,
 )
+from mailboxes.testservers import SmtpReplies, free_port
 from serverprofiles.choices import TestStatus as Verdict
 from tests.celery_worker import Worker, tasks_through_redis, wait_until
 from tests.factories import make_email
-from tests.mailservers import SmtpReplies, free_port
 
 pytestmark = [
     pytest.mark.redis,

@@ -18,8 +18,8 @@ from django.test import Client, override_settings
 from alerts.models import AlertSettings
 from mailboxes.models import Mailbox
 from mailboxes.processing import process_mailbox
+from mailboxes.testservers import closed_port
 from serverprofiles.models import ServerProfile
-from tests.mailservers import closed_port
 from tests.trust_helpers import HOSTILE, RAW_MARKUP, ROOT, World, page_urls, tally
 
 pytestmark = pytest.mark.django_db

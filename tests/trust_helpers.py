@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tests.mailservers import free_port, wait_for_port
+from mailboxes.testservers import free_port, wait_for_port
 
 ROOT = Path(__file__).resolve().parent.parent
 POSTGRES_BIN = Path("/usr/lib/postgresql/15/bin")

@@ -223,7 +223,7 @@ def test_tls_against_a_plain_port_fails_tls() -> None:
 def test_recipients_refused_picks_the_worst_and_splits_per_recipient(
     smtp_server: Callable[..., Any],
 ) -> None:
-    from tests.mailservers import SmtpReplies
+    from mailboxes.testservers import SmtpReplies
 
     server = smtp_server(
         SmtpReplies(
@@ -261,7 +261,7 @@ def test_recipients_refused_picks_the_worst_and_splits_per_recipient(
 
 
 def test_refused_data_keeps_its_reply(smtp_server: Callable[..., Any]) -> None:
-    from tests.mailservers import SmtpReplies
+    from mailboxes.testservers import SmtpReplies
 
     server = smtp_server(SmtpReplies(data="552 5.3.4 Error: message file too big"))
 

@@ -18,11 +18,11 @@ from mailboxes.tests.test_processing_support import (
     message,
     profile_for,
 )
+from mailboxes.testservers import SmtpReplies
 from serverprofiles.choices import ProfileState
 from serverprofiles.choices import TestStatus as Verdict
 from serverprofiles.models import ServerProfile
 from tests.factories import make_email, make_user
-from tests.mailservers import SmtpReplies
 
 pytestmark = [pytest.mark.django_db, pytest.mark.mailserver]
 

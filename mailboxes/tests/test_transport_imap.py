@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from mailboxes.testservers import DovecotServer
 from mailboxes.transports import (
     ImapTransport,
     Limits,
@@ -14,7 +15,6 @@ from mailboxes.transports import (
     TransportError,
     transport_for,
 )
-from tests.mailservers import DovecotServer
 
 pytestmark = pytest.mark.mailserver
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from mailboxes.testservers import Certificates, SmtpReplies, SmtpServer
 from mailboxes.transports import (
     Limits,
     OutgoingMessage,
@@ -16,7 +17,6 @@ from mailboxes.transports import (
     TransportError,
     transport_for,
 )
-from tests.mailservers import Certificates, SmtpReplies, SmtpServer
 
 pytestmark = pytest.mark.mailserver
 

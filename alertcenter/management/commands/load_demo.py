@@ -122,7 +122,7 @@ class Command(BaseCommand):
         return users
 
     def _mail(self, admin: User, owner: User) -> list[Mailbox]:
-        from tests.mailservers import dovecot_binary
+        from mailboxes.testservers import dovecot_binary
 
         has_dovecot = dovecot_binary() is not None
         profiles = {}

@@ -3,8 +3,7 @@
 aiosmtpd servers on fixed loopback ports answer with the real failure replies
 of real servers, and, when Dovecot is installed, a private Dovecot serves an
 IMAP/POP3 mailbox that works and one whose demo password is wrong. The server
-code is the test suite's (tests/mailservers.py), so the demo runs from the
-source tree, like ``make run``.
+code is shared with the test suite (mailboxes/testservers.py).
 """
 
 from __future__ import annotations
@@ -63,7 +62,7 @@ class Command(BaseCommand):
     help = "Run the demo's local SMTP (and Dovecot) servers until stopped."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from tests.mailservers import (
+        from mailboxes.testservers import (
             DovecotServer,
             SmtpReplies,
             dovecot_binary,
