@@ -5,30 +5,15 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from alertcenter.access import OwnedQuerySet
 from alertcenter.crypto import EncryptedTextField
 from mailboxes.choices import Direction, EmailStatus, ProcessingState
 from serverprofiles.choices import TestStatus
 from serverprofiles.models import ServerProfile
 
 
-class MailboxQuerySet(models.QuerySet["Mailbox"]):
-    def visible_to(self, user: object) -> MailboxQuerySet:
-        """Return the mailboxes the user may see: all for admins and ops (who
-        see every alert), else own ones."""
-        from alertcenter.access import is_ops
-
-        if is_ops(user):
-            return self
-        return self.filter(owner=user)
-
-    def managed_by(self, user: object) -> MailboxQuerySet:
-        """Return the mailboxes the user may act on: all for admins, else own
-        ones (ops only look)."""
-        from alertcenter.access import is_admin
-
-        if is_admin(user):
-            return self
-        return self.filter(owner=user)
+class MailboxQuerySet(OwnedQuerySet["Mailbox"]):
+    """Mailboxes, seen and managed by the rules of alertcenter.access."""
 
 
 class Mailbox(models.Model):
@@ -161,15 +146,10 @@ class Mailbox(models.Model):
         )
 
 
-class EmailQuerySet(models.QuerySet["Email"]):
-    def visible_to(self, user: object) -> EmailQuerySet:
-        """Return the emails the user may see: all for admins and ops, else
-        their mailboxes'."""
-        from alertcenter.access import is_ops
+class EmailQuerySet(OwnedQuerySet["Email"]):
+    """Emails belong to the owner of their mailbox."""
 
-        if is_ops(user):
-            return self
-        return self.filter(mailbox__owner=user)
+    owner_lookup = "mailbox__owner"
 
 
 class Email(models.Model):

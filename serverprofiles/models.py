@@ -5,28 +5,13 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from alertcenter.access import OwnedQuerySet
 from alertcenter.crypto import EncryptedTextField
 from serverprofiles.choices import IncomingProtocol, ProfileState, Security, TestStatus
 
 
-class ServerProfileQuerySet(models.QuerySet["ServerProfile"]):
-    def visible_to(self, user: object) -> ServerProfileQuerySet:
-        """Return the profiles the user may see: all for admins and ops, else
-        own ones."""
-        from alertcenter.access import is_ops
-
-        if is_ops(user):
-            return self
-        return self.filter(owner=user)
-
-    def managed_by(self, user: object) -> ServerProfileQuerySet:
-        """Return the profiles the user may act on: all for admins, else own
-        ones (ops only look)."""
-        from alertcenter.access import is_admin
-
-        if is_admin(user):
-            return self
-        return self.filter(owner=user)
+class ServerProfileQuerySet(OwnedQuerySet["ServerProfile"]):
+    """Profiles, seen and managed by the rules of alertcenter.access."""
 
 
 class ServerProfile(models.Model):
