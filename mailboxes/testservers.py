@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from mailboxes.transports import ServerEndpoint
+
 logger = logging.getLogger(__name__)
 
 LOCALHOST = "127.0.0.1"
@@ -544,6 +546,28 @@ class DovecotServer:
         self.uid, self.gid = mail_user.pw_uid, mail_user.pw_gid
         self.config = folder / "dovecot.conf"
         self._passwd_stamp = 0
+
+    def endpoint(
+        self,
+        protocol: Literal["imap", "pop3"],
+        user: tuple[str, str],
+        security: str = "none",
+        **extra: Any,
+    ) -> ServerEndpoint:
+        """Return the endpoint of this server for a protocol and a security
+        mode (implicit TLS on its own port), trusting the fixture's CA."""
+        options: dict[str, Any] = {"ca_file": str(self.certificates.ca_file)}
+        options.update(extra)
+        port_name = protocol + "s" if security == "tls" else protocol
+        return ServerEndpoint(
+            host=self.host,
+            port=getattr(self, port_name),
+            security=security,  # type: ignore[arg-type]
+            username=user[0],
+            password=user[1],
+            timeout=10,
+            **options,
+        )
 
     @property
     def log(self) -> str:

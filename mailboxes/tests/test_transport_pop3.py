@@ -18,23 +18,11 @@ from mailboxes.transports import (
 
 pytestmark = pytest.mark.mailserver
 
-PORTS = {"none": "pop3", "starttls": "pop3", "tls": "pop3s"}
-
 
 def endpoint(
     dovecot: DovecotServer, user: tuple[str, str], security: str = "none", **extra: Any
 ) -> ServerEndpoint:
-    options: dict[str, Any] = {"ca_file": str(dovecot.certificates.ca_file)}
-    options.update(extra)
-    return ServerEndpoint(
-        host=dovecot.host,
-        port=getattr(dovecot, PORTS[security]),
-        security=security,  # type: ignore[arg-type]
-        username=user[0],
-        password=user[1],
-        timeout=10,
-        **options,
-    )
+    return dovecot.endpoint("pop3", user, security, **extra)
 
 
 def message(number: int, size: int = 0) -> bytes:
