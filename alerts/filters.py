@@ -17,7 +17,7 @@ from django_filters.filters import QuerySetRequestMixin
 
 from alertcenter.access import is_ops
 from alerts.choices import AlertState, Level, Persistence, Scope
-from alerts.models import Alert
+from alerts.models import Alert, SearchText
 from mailboxes.models import Email, Mailbox
 from serverprofiles.models import ServerProfile
 
@@ -208,19 +208,17 @@ class AlertFilterSet(django_filters.FilterSet):
     def search(
         self, queryset: QuerySet[Alert], name: str, value: str
     ) -> QuerySet[Alert]:
-        """Match the words in message, server text and reason.
+        """Match the text in message, server text and reason, in any case.
 
-        On PostgreSQL, trigram indexes on UPPER(column) (migration 0002) serve
-        these icontains lookups; on SQLite they scan, which the demo affords.
+        On PostgreSQL, trigram indexes on UPPER(SearchText) (migration 0005)
+        serve this icontains lookup, and on active alerts they also hold the
+        level, for the level counts; on SQLite it scans, which the demo
+        affords.
         """
         value = value.strip()
         if not value:
             return queryset
-        return queryset.filter(
-            Q(message__icontains=value)
-            | Q(detail__icontains=value)
-            | Q(reason__icontains=value)
-        )
+        return queryset.alias(text=SearchText()).filter(text__icontains=value)
 
     def filter_queryset(
         self, queryset: QuerySet[Alert], skip: Iterable[str] = ()

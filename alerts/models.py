@@ -32,6 +32,19 @@ class AlertQuerySet(models.QuerySet["Alert"]):
         return self.filter(state=AlertState.ACTIVE)
 
 
+class SearchText(models.Func):
+    """The text the wall's search reads: an alert's message, server text and
+    reason, joined by spaces. On PostgreSQL, migration 0005 indexes the
+    UPPER of this very expression, which icontains compares."""
+
+    template = "(%(expressions)s)"
+    arg_joiner = " || ' ' || "
+    output_field = models.TextField()
+
+    def __init__(self) -> None:
+        super().__init__("message", "detail", "reason")
+
+
 class Alert(models.Model):
     """What a person sees: a classified failure or a notice, grouped by cause."""
 
@@ -49,18 +62,32 @@ class Alert(models.Model):
     action = models.TextField(blank=True)
     classifier_version = models.CharField(max_length=32, blank=True)
 
+    # No single-column indexes on the links: the (link, -last_seen) indexes
+    # below serve every lookup by link, and each index an alert carries slows
+    # the funnel's updates of count and last_seen.
     profile = models.ForeignKey(
         ServerProfile,
         null=True,
         blank=True,
         on_delete=models.CASCADE,
         related_name="alerts",
+        db_index=False,
     )
     mailbox = models.ForeignKey(
-        Mailbox, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+        Mailbox,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        db_index=False,
     )
     email = models.ForeignKey(
-        Email, null=True, blank=True, on_delete=models.CASCADE, related_name="alerts"
+        Email,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="alerts",
+        db_index=False,
     )
 
     group_key = models.CharField(max_length=200)

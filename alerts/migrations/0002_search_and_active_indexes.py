@@ -10,6 +10,8 @@ every operation here; the model state does not change.
 from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
+from alertcenter.migration_ops import PostgresOnlySQL
+
 INDEXES = {
     "alert_search_message": ("USING gin (UPPER((message)::text) gin_trgm_ops)"),
     "alert_search_detail": "USING gin (UPPER(detail) gin_trgm_ops)",
@@ -17,18 +19,6 @@ INDEXES = {
     "alert_active_wall": "(last_seen DESC, id DESC) WHERE state = 'active'",
     "alert_active_level": ("(level, last_seen DESC, id DESC) WHERE state = 'active'"),
 }
-
-
-class PostgresOnlySQL(migrations.RunSQL):
-    """Run the SQL on PostgreSQL and do nothing elsewhere."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):
