@@ -44,7 +44,7 @@ from alerts.models import (
     FailureRecord,
     SyncPrompt,
 )
-from mailboxes.choices import Direction, ProcessingState
+from mailboxes.choices import Direction, EmailStatus, ProcessingState
 from mailboxes.models import Email, Mailbox
 from serverprofiles.choices import ProfileState
 from serverprofiles.models import ServerProfile
@@ -226,9 +226,12 @@ def _decide(records: list[FailureRecord], settings: AlertSettings) -> list[Outco
     _save_streaks(list(counted.values()))
 
     done: set[tuple[str, ...]] = set()
+    failing: dict[str, list[Email]] = {}
     for outcome in outcomes:
         if outcome.decision["scope"] != Scope.PROFILE or outcome.may_stop_profile:
-            _change_state(outcome.subject, outcome.decision, outcome.record.stage, done)
+            _change_state(
+                outcome.subject, outcome.decision, outcome.record.stage, done, failing
+            )
         if settings.writes_level(outcome.decision["level"]):
             outcome.key = _group_key(
                 outcome.decision["scope"],
@@ -236,6 +239,7 @@ def _decide(records: list[FailureRecord], settings: AlertSettings) -> list[Outco
                 outcome.decision["reason"],
                 outcome.decision["persistence"],
             )
+    _fail_emails(failing)
     return outcomes
 
 
@@ -290,12 +294,7 @@ def _write(outcomes: list[Outcome], settings: AlertSettings) -> dict[str, int]:
     rows = {key: _alert_fields(members) for key, members in groups.items()}
 
     ids = _raise_counts(rows)
-    # New alerts are inserted in key order, so that two workers meet in the
-    # unique index in the same order.
-    for key, (fields, first_seen, last_seen, count) in sorted(rows.items()):
-        if key not in ids:
-            alert = upsert_alert(key, fields, last_seen, count, first_seen)
-            ids[key] = alert.pk
+    ids.update(_create_alerts({k: row for k, row in rows.items() if k not in ids}))
 
     # A transient alert whose cause is now permanent is superseded.
     superseded = [
@@ -325,6 +324,34 @@ def _write(outcomes: list[Outcome], settings: AlertSettings) -> dict[str, int]:
     for alert_id in ids.values():
         _queue_notification(alert_id, settings)
     return ids
+
+
+def _create_alerts(rows: dict[str, AlertRow]) -> dict[str, int]:
+    """Create the alerts of groups that had none, in one statement; return
+    their ids. Should another worker have created one meanwhile, fall back
+    to upsert_alert for each, which raises the count of the winner's alert.
+    New alerts are written in key order, so that two workers meet in the
+    unique index in the same order."""
+    ordered = sorted(rows.items())
+    alerts = [
+        Alert(
+            group_key=key,
+            count=count,
+            first_seen=first_seen,
+            last_seen=last_seen,
+            **fields,
+        )
+        for key, (fields, first_seen, last_seen, count) in ordered
+    ]
+    try:
+        with transaction.atomic():
+            created = Alert.objects.bulk_create(alerts)
+    except IntegrityError:
+        return {
+            key: upsert_alert(key, fields, last_seen, count, first_seen).pk
+            for key, (fields, first_seen, last_seen, count) in ordered
+        }
+    return {alert.group_key: alert.pk for alert in created}
 
 
 def _raise_counts(rows: dict[str, AlertRow]) -> dict[str, int]:
@@ -497,11 +524,16 @@ def _state_holder(subject: Subject, scope: str) -> Mailbox | ServerProfile | Non
 
 
 def _change_state(
-    subject: Subject, decision: dict[str, Any], stage: str, done: set[tuple[str, ...]]
+    subject: Subject,
+    decision: dict[str, Any],
+    stage: str,
+    done: set[tuple[str, ...]],
+    failing: dict[str, list[Email]],
 ) -> None:
     """Apply what a failure means for processing: suspend, or mark failed.
 
-    ``done`` remembers what this batch already suspended or failed.
+    ``done`` remembers what this batch already suspended or failed; emails to
+    mark failed are gathered in ``failing`` by error, for _fail_emails.
     """
     scope = decision["scope"]
     permanent = decision["persistence"] == Persistence.PERMANENT
@@ -512,7 +544,8 @@ def _change_state(
     if scope == Scope.EMAIL:
         if subject.email is not None and ("email", str(subject.email.pk)) not in done:
             done.add(("email", str(subject.email.pk)))
-            subject.email.mark_failed(_detail_line(decision, reason))
+            error = _detail_line(decision, reason)
+            failing.setdefault(error, []).append(subject.email)
         return
     if scope == Scope.MAILBOX and subject.mailbox is not None:
         direction = stage_direction(stage) or ""
@@ -530,6 +563,15 @@ def _change_state(
                 suspended_reason=f"profile: {reason}",
                 suspended_at=timezone.now(),
             )
+
+
+def _fail_emails(failing: dict[str, list[Email]]) -> None:
+    """Mark the emails failed, one statement per error, and keep the objects
+    the batch holds in step."""
+    for error, emails in failing.items():
+        Email.objects.filter(pk__in=[email.pk for email in emails]).mark_failed(error)
+        for email in emails:
+            email.status, email.last_error = EmailStatus.FAILED, error
 
 
 def _detail_line(decision: dict[str, Any], reason: str) -> str:

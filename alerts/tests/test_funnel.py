@@ -290,9 +290,19 @@ def test_purge_deletes_only_old_resolved_alerts():
     assert list(Alert.objects.all()) == [fresh]
 
 
+def _upsert_one(fields: dict) -> None:
+    funnel.upsert_alert("race-key", fields, timezone.now())
+
+
+def _create_in_batch(fields: dict) -> None:
+    now = timezone.now()
+    funnel._create_alerts({"race-key": (fields, now, now, 1)})
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_recording_the_same_failure_at_once_give_count_two():
+@pytest.mark.parametrize("write", [_upsert_one, _create_in_batch])
+def test_two_workers_recording_the_same_failure_at_once_give_count_two(write):
     assert connection.vendor == "postgresql"
     mailbox = make_mailbox()
     fields = {
@@ -316,7 +326,7 @@ def test_two_workers_recording_the_same_failure_at_once_give_count_two():
         try:
             with transaction.atomic():
                 barrier.wait(timeout=10)
-                results.append(funnel.upsert_alert("race-key", fields, timezone.now()))
+                results.append(write(fields))
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
