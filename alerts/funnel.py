@@ -135,18 +135,20 @@ def report_failure(
 
 
 def process_failure_record(record_id: int) -> Alert | None:
-    """Classify one stored failure and apply it; do nothing if it was done."""
-    return process_failure_records([record_id]).get(record_id)
+    """Classify one stored failure and apply it; do nothing if it was done.
+    Return its alert, if processing it now wrote one."""
+    alert_id = process_failure_records([record_id]).get(record_id)
+    return Alert.objects.filter(pk=alert_id).first() if alert_id else None
 
 
-def process_failure_records(record_ids: list[int]) -> dict[int, Alert | None]:
+def process_failure_records(record_ids: list[int]) -> dict[int, int | None]:
     """Classify stored failures and apply them, in the order they were stored.
 
     The result is the same as processing them one by one; the work is shared:
     each mailbox or profile is locked and saved once, and failures that land
     in the same alert raise its count in one statement. Records already
     processed are skipped, so running this twice changes nothing. Return the
-    alert of each record processed now.
+    alert id of each record processed now (None where no alert was written).
     """
     with transaction.atomic():
         # Filtering on the primary key alone keeps the planner on it.
@@ -171,11 +173,7 @@ def process_failure_records(record_ids: list[int]) -> dict[int, Alert | None]:
             outcome.record.classification = outcome.decision
             outcome.record.alert_id = alert_ids.get(outcome.key or "")
         _mark_processed([outcome.record for outcome in outcomes])
-    alerts = Alert.objects.in_bulk(set(alert_ids.values()))
-    return {
-        outcome.record.pk: alerts.get(outcome.record.alert_id or 0)
-        for outcome in outcomes
-    }
+    return {outcome.record.pk: outcome.record.alert_id for outcome in outcomes}
 
 
 # An alert to write: its fields, first and last seen, and how many failures.

@@ -64,18 +64,28 @@ class FailureLookups:
     queries and limited to what the user may see."""
 
     def __init__(self, user: Any, items: list[Any]) -> None:
+        # Only what validation reads: not the passwords (which would be
+        # decrypted for nothing), nor the raw messages.
         addresses = {a.lower() for a in _strings(items, "mailbox")}
-        boxes = Mailbox.objects.managed_by(user).annotate(lower=Lower("address"))
+        boxes = (
+            Mailbox.objects.managed_by(user)
+            .only("id", "address", "profile_id")
+            .annotate(lower=Lower("address"))
+        )
         self.mailboxes = {box.lower: box for box in boxes.filter(lower__in=addresses)}
 
         names = _strings(items, "profile")
         profiles = ServerProfile.objects.managed_by(user).filter(name__in=names)
-        self.profiles = {profile.name: profile for profile in profiles}
+        self.profiles = {profile.name: profile for profile in profiles.only("name")}
 
         message_ids = {normalise_message_id(m) for m in _strings(items, "email")}
-        emails = Email.objects.filter(
-            mailbox__in=list(self.mailboxes.values()), message_id__in=message_ids
-        ).order_by("created_at")
+        emails = (
+            Email.objects.filter(
+                mailbox__in=list(self.mailboxes.values()), message_id__in=message_ids
+            )
+            .only("id", "mailbox_id", "message_id", "direction")
+            .order_by("created_at")
+        )
         self.emails: dict[tuple[int, str], Email] = {}
         for email in emails:
             key = (email.mailbox_id, email.message_id)
