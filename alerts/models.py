@@ -125,10 +125,12 @@ class Alert(models.Model):
                 fields=["level", "-last_seen", "-id"], name="alert_level_wall"
             ),
             models.Index(fields=["profile", "-last_seen"], name="alert_profile"),
-            # "Errors of one profile", the wall's usual drill-down.
+            # "Errors of one profile", the wall's usual drill-down, and its
+            # level counts (read from the index alone).
             models.Index(
                 fields=["profile", "level", "-last_seen", "-id"],
                 name="alert_profile_level",
+                condition=models.Q(state="active"),
             ),
             models.Index(fields=["mailbox", "-last_seen"], name="alert_mailbox"),
             models.Index(fields=["email", "-last_seen"], name="alert_email"),
