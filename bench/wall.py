@@ -29,7 +29,8 @@ PAGES = [
     ),
 ]
 SEARCHES = [
-    ("an address (rare)", "user1234@example71"),
+    ("an address (one alert)", "user1234@example70"),
+    ("an address (no alert)", "user1234@example71"),
     ("a host (one alert in 250)", "192.0.2.117"),
     ("a common word", "quota"),
 ]
