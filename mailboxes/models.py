@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
@@ -71,6 +72,8 @@ class Mailbox(models.Model):
     class Meta:
         ordering = ["address"]
         verbose_name_plural = "mailboxes"
+        # The API finds a batch's mailboxes by address in any case.
+        indexes = [models.Index(Lower("address"), name="mailbox_address_lower")]
 
     def __str__(self) -> str:
         return self.address
