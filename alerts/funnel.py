@@ -158,9 +158,10 @@ def process_failure_records(record_ids: list[int]) -> dict[int, int | None]:
                 of=("self",), no_key=True
             )
             .filter(pk__in=record_ids)
-            .select_related(
-                "mailbox__profile", "email__mailbox__profile", "profile", "submitted_by"
-            )
+            # The mailboxes and profiles are read again, locked; what is read
+            # here only says which. Raw messages and passwords stay unread.
+            .select_related("mailbox", "email", "profile", "submitted_by")
+            .defer("email__raw", "mailbox__password", "profile__password")
             .order_by("pk")
             if record.processed_at is None
         ]
@@ -256,7 +257,7 @@ def _lock_holders(outcomes: list[Outcome]) -> dict[tuple[str, int], Any]:
         if wanted[kind]:
             # NO KEY UPDATE: rows that merely point at a locked mailbox or
             # profile (new failures, alerts) can still be written meanwhile.
-            locked_rows = model.objects.select_for_update(no_key=True)
+            locked_rows = model.objects.select_for_update(no_key=True).defer("password")
             rows = locked_rows.filter(pk__in=wanted[kind])
             for row in rows.order_by("pk"):
                 locked[(kind, row.pk)] = row

@@ -104,6 +104,7 @@ class Alert(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     resolution = models.CharField(max_length=200, blank=True)
     last_notified_at = models.DateTimeField(null=True, blank=True)
@@ -132,9 +133,32 @@ class Alert(models.Model):
                 name="alert_profile_level",
                 condition=models.Q(state="active"),
             ),
-            models.Index(fields=["mailbox", "-last_seen"], name="alert_mailbox"),
-            models.Index(fields=["email", "-last_seen"], name="alert_email"),
-            models.Index(fields=["state", "resolved_at"], name="alert_state"),
+            # The indexes below hold only the rows that have what they index:
+            # a repeat of a failure updates its alert's row, and every index
+            # that holds the row takes a new entry (last_seen changes), so
+            # each index left out makes ingestion lighter.
+            models.Index(
+                fields=["mailbox", "-last_seen"],
+                name="alert_mailbox",
+                condition=models.Q(mailbox__isnull=False),
+            ),
+            models.Index(
+                fields=["email", "-last_seen"],
+                name="alert_email",
+                condition=models.Q(email__isnull=False),
+            ),
+            # The purge of old resolved alerts.
+            models.Index(
+                fields=["resolved_at"],
+                name="alert_resolved",
+                condition=models.Q(state="resolved"),
+            ),
+            # Deleting a user clears what they resolved.
+            models.Index(
+                fields=["resolved_by"],
+                name="alert_resolved_by",
+                condition=models.Q(resolved_by__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:
