@@ -24,6 +24,7 @@ from django.views.decorators.http import require_POST
 
 from alertcenter.access import is_admin, is_ops
 from alerts import funnel
+from alerts.cards import Card, CardMaker
 from alerts.choices import AuditAction, Level
 from alerts.filters import (
     COUNT_CAP,
@@ -79,11 +80,14 @@ def wall_queryset(user: Any) -> QuerySet[Alert]:
 
 @dataclass
 class AlertPage:
-    """One page of alerts and the URL of the next one."""
+    """One page of alerts, their cards, the URL of the next page, and where
+    the cards' forms send the user back to."""
 
     alerts: list[Alert]
+    cards: list[Card]
     next_url: str
     wall_url: str
+    return_to: str
 
 
 def alert_page(
@@ -100,7 +104,13 @@ def alert_page(
     if len(rows) > size:
         rows = rows[:size]
         next_url = f"{wall}?{filterset.query_string(after=encode_cursor(rows[-1]))}"
-    return AlertPage(rows, next_url, f"{wall}?{filterset.query_string()}")
+    return AlertPage(
+        alerts=rows,
+        cards=CardMaker(request.user).cards(rows),
+        next_url=next_url,
+        wall_url=f"{wall}?{filterset.query_string()}",
+        return_to=request.get_full_path(),
+    )
 
 
 def alert_section(request: HttpRequest, **filters: object) -> dict[str, Any]:
@@ -128,7 +138,8 @@ def wall(request: HttpRequest) -> HttpResponse:
             return HttpResponseBadRequest("The page cursor is not valid.")
 
     if not filterset.is_valid():
-        page = AlertPage([], "", reverse("alerts:wall"))
+        wall_url = reverse("alerts:wall")
+        page = AlertPage([], [], "", wall_url, request.get_full_path())
         status = 400
     else:
         page = alert_page(request, filterset, cursor)
@@ -149,7 +160,12 @@ def wall(request: HttpRequest) -> HttpResponse:
         template = "alerts/_rows.html" if cursor else "alerts/_results.html"
     else:
         template = "alerts/wall.html"
-        context["choices"] = filterset.choice_lists()
+        choices = filterset.choice_lists()
+        context["choices"] = choices
+        context["profile_options"] = [
+            (str(pk), name, pk == choices["profile_id"])
+            for pk, name in choices["profiles"] or []
+        ]
     response = render(request, template, context, status=status)
     patch_vary_headers(response, ["HX-Request"])
     return response
@@ -158,7 +174,12 @@ def wall(request: HttpRequest) -> HttpResponse:
 @login_required
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     alert = get_object_or_404(wall_queryset(request.user), pk=pk)
-    return render(request, "alerts/detail.html", {"alert": alert})
+    context = {
+        "alert": alert,
+        "card": CardMaker(request.user, expanded=True).card(alert),
+        "return_to": reverse("alerts:wall"),
+    }
+    return render(request, "alerts/detail.html", context)
 
 
 def _acts_on(alert: Alert, user: Any) -> bool:
