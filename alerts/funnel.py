@@ -243,15 +243,32 @@ def _decide(records: list[FailureRecord], settings: AlertSettings) -> list[Outco
 
 
 def _lock_holders(outcomes: list[Outcome]) -> dict[tuple[str, int], Any]:
-    """Lock every mailbox and profile the batch concerns, profiles first and
-    each kind by id, so that two workers never wait on each other, and so
-    that every failure of the batch sees one copy of each."""
+    """Lock what the batch may change or whose alerts it writes: every
+    mailbox it concerns, and a profile only where a failure is about the
+    profile itself (or has no mailbox); a failure that may stop a profile
+    also locks all of that profile's mailboxes. Every profile of every batch
+    would make all workers queue behind each other, as there are few.
+
+    Profiles are locked first, then mailboxes, each kind in id order in one
+    statement, so that two workers never wait on each other; every failure
+    of the batch then sees one copy of each locked row.
+    """
     wanted: dict[str, set[int]] = {"mailbox": set(), "profile": set()}
+    stoppable = set()
     for outcome in outcomes:
-        if outcome.subject.mailbox is not None:
-            wanted["mailbox"].add(outcome.subject.mailbox.pk)
-        if outcome.subject.profile is not None:
-            wanted["profile"].add(outcome.subject.profile.pk)
+        subject, scope = outcome.subject, outcome.decision["scope"]
+        if subject.mailbox is not None:
+            wanted["mailbox"].add(subject.mailbox.pk)
+        if subject.profile is not None and (
+            scope == Scope.PROFILE or subject.mailbox is None
+        ):
+            wanted["profile"].add(subject.profile.pk)
+            if scope == Scope.PROFILE and outcome.may_stop_profile:
+                stoppable.add(subject.profile.pk)
+    if stoppable:
+        of_profiles = Mailbox.objects.filter(profile__in=stoppable)
+        wanted["mailbox"].update(of_profiles.values_list("pk", flat=True))
+
     locked: dict[tuple[str, int], Any] = {}
     for kind, model in (("profile", ServerProfile), ("mailbox", Mailbox)):
         if wanted[kind]:

@@ -6,6 +6,7 @@ import logging
 from datetime import timedelta
 
 from celery import shared_task
+from django.db import OperationalError
 from django.utils import timezone
 
 from alerts import funnel, notify
@@ -19,14 +20,24 @@ SWEEP_BATCH = 5000
 TASK_CHUNK = 200
 
 
-@shared_task(acks_late=True)
+# A deadlock (or a database that went away) rolls a batch back whole; it is
+# run again shortly, and the sweep catches whatever still falls through.
+FUNNEL_RETRY = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": 2,
+    "retry_jitter": True,
+    "max_retries": 5,
+}
+
+
+@shared_task(acks_late=True, **FUNNEL_RETRY)
 def process_failure(record_id: int) -> int | None:
     """Run one stored failure through the funnel (safe to run twice)."""
     alert = funnel.process_failure_record(record_id)
     return alert.pk if alert else None
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, **FUNNEL_RETRY)
 def process_failures(record_ids: list[int]) -> int:
     """Run a batch of stored failures through the funnel (safe to run twice);
     return how many were processed now."""

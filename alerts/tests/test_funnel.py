@@ -20,6 +20,7 @@ from alerts.models import (
 from mailboxes.choices import EmailStatus, ProcessingState
 from mailboxes.models import Mailbox
 from serverprofiles.choices import ProfileState
+from serverprofiles.models import ServerProfile
 from tests.factories import make_email, make_mailbox, make_profile, make_user
 
 pytestmark = pytest.mark.django_db
@@ -523,3 +524,53 @@ def test_an_escalated_alert_asks_for_action():
         alert = report(stage="tcp", text=REFUSED, mailbox=mailbox)
     assert alert.level == Level.ERROR
     assert "Test & Enable" in alert.action
+
+
+def _process_while_profile_is_locked(profile, record_ids) -> Exception | None:
+    """Process the records in another thread while this connection holds the
+    profile's row lock, as a worker busy with that profile would; return what
+    the processing raised (it gives up after 2 s of waiting)."""
+    from django.db import connections, transaction
+
+    outcome: list[Exception | None] = []
+
+    def worker() -> None:
+        try:
+            with transaction.atomic():
+                with connection.cursor() as cursor:
+                    cursor.execute("SET LOCAL lock_timeout = '2s'")
+                funnel.process_failure_records(record_ids)
+            outcome.append(None)
+        except Exception as exc:
+            outcome.append(exc)
+        finally:
+            connections.close_all()
+
+    with transaction.atomic():
+        ServerProfile.objects.select_for_update(no_key=True).get(pk=profile.pk)
+        thread = threading.Thread(target=worker)
+        thread.start()
+        thread.join(timeout=30)
+    return outcome[0]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_failures_of_mailboxes_do_not_wait_for_their_profile():
+    mailbox = make_mailbox()
+    ids = [_stored(mailbox, WRONG_PASSWORD, "imap-login")]
+
+    assert _process_while_profile_is_locked(mailbox.profile, ids) is None
+    assert FailureRecord.objects.get(pk=ids[0]).processed_at is not None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_failures_of_a_profile_wait_for_it():
+    mailbox = make_mailbox()
+    ids = [_stored(mailbox, REFUSED, "tcp", exception="ConnectionRefusedError")]
+
+    raised = _process_while_profile_is_locked(mailbox.profile, ids)
+
+    assert raised is not None and "lock timeout" in str(raised)
+    assert FailureRecord.objects.get(pk=ids[0]).processed_at is None
