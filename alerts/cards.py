@@ -214,7 +214,10 @@ class CardMaker:
         email = alert.email
         if email is None:
             return None
-        opens = self._opens(email.mailbox.owner_id)
+        # An email's alert names the email's mailbox too (the funnel completes
+        # it), which the page query already joined.
+        mailbox = alert.mailbox if alert.mailbox_id == email.mailbox_id else None
+        opens = self._opens((mailbox or email.mailbox).owner_id)
         return Link(str(email), self.email_url(email.pk) if opens else "")
 
     def _prompt(self, alert: Alert, acts: bool) -> Prompt | None:

@@ -59,8 +59,9 @@ def visible_profiles(request: HttpRequest | None) -> QuerySet[ServerProfile]:
         return ServerProfile.objects.none()
     if is_ops(user):
         return ServerProfile.objects.only("id", "name")
-    mine = Q(owner=user) | Q(mailboxes__owner=user)
-    return ServerProfile.objects.filter(mine).distinct().only("id", "name")
+    of_my_mailboxes = Mailbox.objects.filter(owner=user).values("profile_id")
+    mine = Q(owner=user) | Q(pk__in=of_my_mailboxes)
+    return ServerProfile.objects.filter(mine).only("id", "name")
 
 
 def visible_emails(request: HttpRequest | None) -> QuerySet[Email]:

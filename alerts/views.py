@@ -58,7 +58,7 @@ def wall_queryset(user: Any) -> QuerySet[Alert]:
     """Return the alerts the user may see, with what the wall shows of them
     fetched in the same query."""
     queryset = Alert.objects.visible_to(user).select_related(
-        "mailbox", "profile", "email__mailbox", "prompt"
+        "mailbox", "profile", "email", "prompt"
     )
     if is_admin(user):
         return queryset
