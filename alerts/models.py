@@ -215,17 +215,21 @@ class FailureRecord(models.Model):
         Mailbox, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     email = models.ForeignKey(
-        Email, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        Email,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_index=False,
     )
-    idempotency_key = models.CharField(
-        max_length=200, null=True, blank=True, unique=True
-    )
+    idempotency_key = models.CharField(max_length=200, null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        db_index=False,
     )
     classification = models.JSONField(default=dict, blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
@@ -239,15 +243,36 @@ class FailureRecord(models.Model):
         on_delete=models.DO_NOTHING,
         related_name="+",
         db_constraint=False,
+        db_index=False,
     )
 
     class Meta:
+        # Every index here is written when a failure is stored and again when
+        # it is processed: each holds only the rows that have what it indexes,
+        # and nothing looks failures up by alert.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="failure_idempotency_key",
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["received_at"],
                 condition=models.Q(processed_at__isnull=True),
                 name="failure_unprocessed",
-            )
+            ),
+            models.Index(
+                fields=["email"],
+                condition=models.Q(email__isnull=False),
+                name="failure_email",
+            ),
+            models.Index(
+                fields=["submitted_by"],
+                condition=models.Q(submitted_by__isnull=False),
+                name="failure_submitted_by",
+            ),
         ]
 
     def __str__(self) -> str:
