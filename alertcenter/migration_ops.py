@@ -14,3 +14,11 @@ class PostgresOnlySQL(migrations.RunSQL):
     def database_backwards(self, app_label, schema_editor, from_state, to_state):
         if schema_editor.connection.vendor == "postgresql":
             super().database_backwards(app_label, schema_editor, from_state, to_state)
+
+
+def postgres_extension(name: str) -> PostgresOnlySQL:
+    """Create a PostgreSQL extension if missing; going back leaves it, as
+    other objects may use it (and SQLite has none to drop)."""
+    return PostgresOnlySQL(
+        f"CREATE EXTENSION IF NOT EXISTS {name}", migrations.RunSQL.noop
+    )

@@ -127,7 +127,9 @@ def report_failure(
         exception=storable(exception or "")[:200],
         recipient=storable(recipient)[:320],
         mailbox=mailbox,
-        profile=profile,
+        # As the API stores it: the batch then reads the profile with the
+        # record, not once per record.
+        profile_id=profile.pk if profile else mailbox and mailbox.profile_id,
         email=email,
         submitted_by=submitted_by,
     )
@@ -250,11 +252,12 @@ def _lock_holders(outcomes: list[Outcome]) -> dict[tuple[str, int], Any]:
     would make all workers queue behind each other, as there are few.
 
     Profiles are locked first, then mailboxes, each kind in id order in one
-    statement, so that two workers never wait on each other; every failure
-    of the batch then sees one copy of each locked row.
+    statement, so that two workers may wait for each other but never
+    deadlock; every failure of the batch then sees one copy of each locked
+    row.
     """
     wanted: dict[str, set[int]] = {"mailbox": set(), "profile": set()}
-    stoppable = set()
+    stoppable: set[int] = set()
     for outcome in outcomes:
         subject, scope = outcome.subject, outcome.decision["scope"]
         if subject.mailbox is not None:

@@ -34,8 +34,10 @@ class AlertQuerySet(models.QuerySet["Alert"]):
 
 class SearchText(models.Func):
     """The text the wall's search reads: an alert's message, server text and
-    reason, joined by spaces. On PostgreSQL, migration 0005 indexes the
-    UPPER of this very expression, which icontains compares."""
+    reason, joined by spaces (so a search may span the end of one and the
+    start of the next). On PostgreSQL, migration 0005 indexes the UPPER of
+    this very expression, which icontains compares. The three columns are
+    NOT NULL: a nullable one would make the whole text NULL."""
 
     template = "(%(expressions)s)"
     arg_joiner = " || ' ' || "
@@ -248,8 +250,8 @@ class FailureRecord(models.Model):
 
     class Meta:
         # Every index here is written when a failure is stored and again when
-        # it is processed: each holds only the rows that have what it indexes,
-        # and nothing looks failures up by alert.
+        # it is processed: the optional links are indexed only where set, and
+        # nothing looks failures up by alert.
         constraints = [
             models.UniqueConstraint(
                 fields=["idempotency_key"],

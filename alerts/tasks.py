@@ -33,8 +33,7 @@ FUNNEL_RETRY = {
 @shared_task(acks_late=True, **FUNNEL_RETRY)
 def process_failure(record_id: int) -> int | None:
     """Run one stored failure through the funnel (safe to run twice)."""
-    alert = funnel.process_failure_record(record_id)
-    return alert.pk if alert else None
+    return funnel.process_failure_records([record_id]).get(record_id)
 
 
 @shared_task(acks_late=True, **FUNNEL_RETRY)

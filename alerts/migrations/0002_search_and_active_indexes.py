@@ -7,10 +7,9 @@ view and its level counts. SQLite (the demo) has none of this and skips
 every operation here; the model state does not change.
 """
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
-from alertcenter.migration_ops import PostgresOnlySQL
+from alertcenter.migration_ops import PostgresOnlySQL, postgres_extension
 
 INDEXES = {
     "alert_search_message": ("USING gin (UPPER((message)::text) gin_trgm_ops)"),
@@ -25,7 +24,7 @@ class Migration(migrations.Migration):
     dependencies = [("alerts", "0001_initial")]
 
     operations = [
-        TrigramExtension(),
+        postgres_extension("pg_trgm"),
         *(
             PostgresOnlySQL(
                 f"CREATE INDEX {name} ON alerts_alert {definition}",

@@ -10,10 +10,9 @@ the links go: the (link, -last_seen) indexes serve the same lookups.
 import django.db.models.deletion
 from importlib import import_module
 
-from django.contrib.postgres.operations import BtreeGinExtension
 from django.db import migrations, models
 
-from alertcenter.migration_ops import PostgresOnlySQL
+from alertcenter.migration_ops import PostgresOnlySQL, postgres_extension
 
 SEARCH = "UPPER((message || ' ' || detail || ' ' || reason)::text)"
 # The three indexes of 0002 that SearchText's index replaces.
@@ -48,7 +47,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        BtreeGinExtension(),
+        postgres_extension("btree_gin"),
         *(
             PostgresOnlySQL(drop(name), create(name, definition))
             for name, definition in OLD_INDEXES.items()

@@ -20,7 +20,6 @@ from alerts.models import (
 from mailboxes.choices import EmailStatus, ProcessingState
 from mailboxes.models import Mailbox
 from serverprofiles.choices import ProfileState
-from serverprofiles.models import ServerProfile
 from tests.factories import make_email, make_mailbox, make_profile, make_user
 
 pytestmark = pytest.mark.django_db
@@ -319,7 +318,7 @@ def test_two_workers_recording_the_same_failure_at_once_give_count_two(write):
         "email": None,
     }
     barrier = threading.Barrier(2)
-    results, errors = [], []
+    errors = []
 
     def worker() -> None:
         from django.db import connections, transaction
@@ -327,7 +326,7 @@ def test_two_workers_recording_the_same_failure_at_once_give_count_two(write):
         try:
             with transaction.atomic():
                 barrier.wait(timeout=10)
-                results.append(write(fields))
+                write(fields)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
         finally:
@@ -526,10 +525,10 @@ def test_an_escalated_alert_asks_for_action():
     assert "Test & Enable" in alert.action
 
 
-def _process_while_profile_is_locked(profile, record_ids) -> Exception | None:
+def _process_while_locked(row, record_ids) -> Exception | None:
     """Process the records in another thread while this connection holds the
-    profile's row lock, as a worker busy with that profile would; return what
-    the processing raised (it gives up after 2 s of waiting)."""
+    row lock of a profile or mailbox, as a worker busy with it would; return
+    what the processing raised (it gives up after 2 s of waiting)."""
     from django.db import connections, transaction
 
     outcome: list[Exception | None] = []
@@ -547,7 +546,7 @@ def _process_while_profile_is_locked(profile, record_ids) -> Exception | None:
             connections.close_all()
 
     with transaction.atomic():
-        ServerProfile.objects.select_for_update(no_key=True).get(pk=profile.pk)
+        type(row).objects.select_for_update(no_key=True).get(pk=row.pk)
         thread = threading.Thread(target=worker)
         thread.start()
         thread.join(timeout=30)
@@ -560,7 +559,7 @@ def test_failures_of_mailboxes_do_not_wait_for_their_profile():
     mailbox = make_mailbox()
     ids = [_stored(mailbox, WRONG_PASSWORD, "imap-login")]
 
-    assert _process_while_profile_is_locked(mailbox.profile, ids) is None
+    assert _process_while_locked(mailbox.profile, ids) is None
     assert FailureRecord.objects.get(pk=ids[0]).processed_at is not None
 
 
@@ -570,7 +569,20 @@ def test_failures_of_a_profile_wait_for_it():
     mailbox = make_mailbox()
     ids = [_stored(mailbox, REFUSED, "tcp", exception="ConnectionRefusedError")]
 
-    raised = _process_while_profile_is_locked(mailbox.profile, ids)
+    raised = _process_while_locked(mailbox.profile, ids)
+
+    assert raised is not None and "lock timeout" in str(raised)
+    assert FailureRecord.objects.get(pk=ids[0]).processed_at is None
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_failure_that_may_stop_a_profile_waits_for_its_other_mailboxes():
+    mailbox = make_mailbox()
+    busy = make_mailbox(profile=mailbox.profile)
+    ids = [_stored(mailbox, REFUSED, "tcp", exception="ConnectionRefusedError")]
+
+    raised = _process_while_locked(busy, ids)
 
     assert raised is not None and "lock timeout" in str(raised)
     assert FailureRecord.objects.get(pk=ids[0]).processed_at is None
