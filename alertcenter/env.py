@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -50,3 +51,18 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     if raw is None:
         return list(default or [])
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_RATE = re.compile(r"[1-9][0-9]*/(second|minute|hour|day)")
+
+
+def env_rate(name: str, default: str) -> str:
+    """Return the variable as a rate such as 120/minute (n per second,
+    minute, hour or day), as rate limits read it."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip()
+    if not _RATE.fullmatch(value):
+        raise EnvError(f"{name} must read like 120/minute, not {raw!r}")
+    return value

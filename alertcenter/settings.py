@@ -12,7 +12,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from alertcenter.env import env_bool, env_int, env_list, env_str
+from alertcenter.env import env_bool, env_int, env_list, env_rate, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("ALERTCENTER_VAR_DIR", str(BASE_DIR / "var")))
@@ -191,6 +191,9 @@ if CACHE_URL:
         }
     }
 
+# Writes each API user may make (the failure intake included): n/second,
+# n/minute, n/hour or n/day. Raise it for processors that report in bulk.
+API_WRITE_RATE = env_rate("API_WRITE_RATE", "120/minute")
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

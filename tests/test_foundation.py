@@ -8,7 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.db import connection
 
-from alertcenter.env import EnvError, env_bool, env_int
+from alertcenter.env import EnvError, env_bool, env_int, env_rate
 from tests.factories import make_mailbox
 
 
@@ -35,6 +35,21 @@ def test_env_int_checks_kind_and_bound(monkeypatch: pytest.MonkeyPatch) -> None:
         env_int("N", 1, minimum=0)
     monkeypatch.setenv("N", "7")
     assert env_int("N", 1) == 7
+
+
+@pytest.mark.parametrize("raw", ["120", "abc/minute", "0/second", "5/fortnight"])
+def test_env_rate_refuses_what_a_rate_limit_cannot_read(
+    monkeypatch: pytest.MonkeyPatch, raw: str
+) -> None:
+    monkeypatch.setenv("RATE", raw)
+    with pytest.raises(EnvError):
+        env_rate("RATE", "1/day")
+
+
+def test_env_rate_reads_a_rate(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert env_rate("RATE", "1/day") == "1/day"
+    monkeypatch.setenv("RATE", " 2000/second ")
+    assert env_rate("RATE", "1/day") == "2000/second"
 
 
 @pytest.mark.django_db

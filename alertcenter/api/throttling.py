@@ -8,7 +8,6 @@ from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 
-DEFAULT_WRITE_RATE = "120/minute"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -18,7 +17,7 @@ class WriteRateThrottle(SimpleRateThrottle):
     scope = "api_write"
 
     def get_rate(self) -> str:
-        return str(getattr(settings, "API_WRITE_RATE", DEFAULT_WRITE_RATE))
+        return str(settings.API_WRITE_RATE)
 
     def allow_request(self, request: Request, view: Any) -> bool:
         if request.method in SAFE_METHODS:
