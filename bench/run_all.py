@@ -35,30 +35,44 @@ limits it.
 LIMITS = """
 ## What limits the misses
 
-- Wall pages: rendering 25 alert cards (about 180 URL reversals and the
-  template work) costs 25-40 ms on this machine under load, the capped level
-  counts (one query, at most 10,000 per level) about 10-45 ms, and an
-  owner's query plans a 7-table join (5-8 ms). The mailbox filter is a text
-  box since the wall-speed change (it was a 10,000-option select: 1.5 s of
-  1.6 s went to rendering it). Twenty times the Django admin would need the
-  whole request under about 8 ms: not reachable with Django templates here.
-  "Errors of one profile" is served by the (profile, level, last_seen, id)
-  index (119 ms before it, 54 ms after, as admin).
-- Text search: the trigram indexes serve the match; counting the matches per
-  level dominates for common words ("quota": a lossy bitmap scan with
-  PostgreSQL's default 4 MB work_mem). Counting only among the newest matches
-  would fit the target; it changes what the counts mean, so it is left as a
-  decision.
+- Wall pages: the Django admin's change list measures 150-210 ms here, not
+  the second the issue expected: its ordering (-last_seen, -id) is served by
+  the wall's own index, which leaves its two COUNT(*) as the main cost. A
+  wall page spends about 11 ms in SQL (session and user, the page of 25
+  alerts with their profile, mailbox, email and prompt, planned as a 6-table
+  join, and the three capped level counts, each read from an index alone),
+  about 8 ms making and rendering the 25 cards (alerts/cards.py works out
+  labels, dates, links and permissions once per page; the template only
+  places them) and the rest in Django's request, session and ORM work.
+  Twenty times the admin would need the whole request under 8-10 ms, which a
+  Django page with a session, six queries and 25 cards does not reach on
+  this machine. An owner's page joins the owner's alert copies (5-8 ms more
+  SQL).
+- Text search (pass): one trigram index on message, server text and reason
+  together serves every state, and a partial one on active alerts also
+  holds the level (btree_gin), so that each level's count reads only that
+  level's matches ("quota": 1.16 s before, when three per-column indexes
+  were read for each count).
 - Delete all: alert links carry no database constraint and deleting every
   alert empties the three alert tables at once (TRUNCATE); a filtered delete
   is one DELETE ... RETURNING statement with its copies and prompts.
-- Ingestion: the API stores a batch in one transaction and queues one task
-  per 200 failures; a task processes them together (one lock per mailbox and
-  profile, one statement to raise the counts of existing alerts, copies and
-  records written set-wise). What remains is the API (request parsing,
-  validation and lookups, about 1,800 failures/s accepted here) and the two
-  worker processes sharing 2 cores with the API, PostgreSQL and Redis; other
-  sessions were running tests on the machine at the time.
+- Ingestion: 676 failures/s in the first run, now about 1,100-1,300. The
+  API (gunicorn, two processes) accepts about 1,900-2,300/s while the
+  workers run beside it. The funnel: a batch locks only the mailboxes it
+  concerns (and a profile only for failures about the profile), creates its
+  new alerts in one INSERT, raises the counts of existing ones in one UPDATE
+  and marks emails failed in one UPDATE per error. The workers alone drain
+  a backlog at about 1,100-1,250/s; sampling pg_stat_activity while they do
+  shows them mostly in that UPDATE of alert counts, reading and writing
+  data pages (a repeat moves last_seen, which nine alert indexes hold, so
+  each repeat writes a new row version and its index entries, on a 1.3 GB
+  table and index set against PostgreSQL's default 128 MB of shared
+  buffers), or waiting for a mailbox another batch holds. Two changes that
+  cut the waiting were measured and dropped: taking no mailbox lock for
+  failures about an email (lock waits fell from 457 samples to 28, the
+  rate did not move) and processing first the failures whose mailboxes are
+  free (no gain, 50 % more worker CPU). Both would have given up the
+  funnel's deadlock-free lock order for nothing.
 """
 
 
