@@ -9,9 +9,12 @@ the slots are counted, so two workers cannot both take the last one.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -21,12 +24,12 @@ from serverprofiles.models import ServerProfile
 logger = logging.getLogger(__name__)
 
 # A lease covers one step of a run (one session and batch, one email); the run
-# renews it between steps. A killed worker's claim lapses after one lease.
-# TODO(a heartbeat thread renewing the claim): a single step slower than the
-# lease (a huge message on a slow link) could let a second worker in; the
-# fetch is idempotent and sending recovers, but the work would overlap.
+# renews it between steps, and a heartbeat thread renews it meanwhile, so that
+# one step slower than the lease (a huge message on a slow link) does not let
+# a second worker in. A killed worker's claim lapses after one lease.
 LEASE_TIMEOUTS = 4
 LEASE_MARGIN_SECONDS = 10
+BEATS_PER_LEASE = 3
 
 
 class LostClaim(Exception):
@@ -97,3 +100,40 @@ def release(mailbox_id: int, worker: str) -> None:
     Mailbox.objects.filter(pk=mailbox_id, claimed_by=worker[:120]).update(
         claimed_by="", claimed_until=None
     )
+
+
+@contextmanager
+def heartbeat(
+    mailbox_id: int, worker: str, every: float | None = None
+) -> Iterator[None]:
+    """Renew this worker's claim from a background thread while the body
+    runs, every third of a lease unless told otherwise.
+
+    The beat only extends the lease: when the claim is no longer ours it
+    stops, and the run finds out at its own next renew (LostClaim).
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            mailbox = Mailbox.objects.select_related("profile").get(pk=mailbox_id)
+            interval = every or lease_for(mailbox.profile).total_seconds() / (
+                BEATS_PER_LEASE
+            )
+            while not stop.wait(interval):
+                renew(mailbox, worker)
+        except (LostClaim, Mailbox.DoesNotExist):
+            return
+        except DatabaseError:
+            logger.warning("the claim heartbeat of mailbox %s stopped", mailbox_id)
+        finally:
+            # This thread's own connection, not the run's.
+            connections.close_all()
+
+    thread = threading.Thread(target=beat, name=f"claim-{mailbox_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()

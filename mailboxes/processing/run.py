@@ -101,7 +101,8 @@ def process_mailbox(mailbox_id: int, worker: str = "") -> RunReport:
         )
     started = time.monotonic()
     try:
-        return _run(mailbox_id, token)
+        with claims.heartbeat(mailbox_id, token):
+            return _run(mailbox_id, token)
     except claims.LostClaim as lost:
         logger.warning("run of mailbox %s stopped: %s", mailbox_id, lost)
         return RunReport(mailbox_id, outcome=Outcome.LOST, detail=str(lost))

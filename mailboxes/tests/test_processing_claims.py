@@ -3,6 +3,7 @@ the requests, tasks and commands around processing."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from io import StringIO
 
@@ -194,3 +195,41 @@ def test_process_mailboxes_once_prints_a_line_per_mailbox(dovecot, dovecot_user)
         f"{mailbox.address}: done; fetched 1, sent 0",
         "No mailbox is due.",
     ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_keeps_a_slow_run_claimed_and_stops_with_it():
+    from mailboxes.processing import claims
+    from tests.factories import make_mailbox
+
+    mailbox = make_mailbox()
+    assert claim(mailbox.pk, "slow-worker")
+    soon = timezone.now() + timedelta(milliseconds=300)
+    Mailbox.objects.filter(pk=mailbox.pk).update(claimed_until=soon)
+
+    with claims.heartbeat(mailbox.pk, "slow-worker", every=0.1):
+        # A step slower than the lease that was left.
+        time.sleep(0.6)
+        renewed = Mailbox.objects.get(pk=mailbox.pk).claimed_until
+        assert renewed > timezone.now() + claims.lease_for(mailbox.profile) / 2
+        assert not claim(mailbox.pk, "second-worker")
+
+    Mailbox.objects.filter(pk=mailbox.pk).update(claimed_until=soon)
+    time.sleep(0.3)
+    assert Mailbox.objects.get(pk=mailbox.pk).claimed_until == soon
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_heartbeat_never_renews_a_claim_another_worker_took():
+    from mailboxes.processing import claims
+    from tests.factories import make_mailbox
+
+    mailbox = make_mailbox()
+    assert claim(mailbox.pk, "second-worker")
+    mine = Mailbox.objects.get(pk=mailbox.pk).claimed_until
+
+    with claims.heartbeat(mailbox.pk, "first-worker", every=0.05):
+        time.sleep(0.3)
+
+    mailbox.refresh_from_db()
+    assert (mailbox.claimed_by, mailbox.claimed_until) == ("second-worker", mine)
