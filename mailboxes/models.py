@@ -174,6 +174,9 @@ class Email(models.Model):
     message_id = models.CharField(max_length=998, blank=True, db_index=True)
     sender = models.CharField(max_length=320, blank=True)
     recipients = models.JSONField(default=list, blank=True)
+    # Recipients the next attempt sends to, when a server took the message
+    # for some and refused it for now to these; empty means all.
+    pending_recipients = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=998, blank=True)
     raw = models.BinaryField(blank=True, default=b"")
     remote_uid = models.CharField(max_length=200, blank=True)

@@ -6,7 +6,7 @@ ServerEndpoint (whose repr hides them).
 
 from __future__ import annotations
 
-from alerts.choices import FailureSource
+from alerts.choices import FailureSource, Persistence
 from alerts.classifier import classify
 from alerts.funnel import report_failure
 from alerts.models import Alert
@@ -87,6 +87,12 @@ def report_transport_error(
         profile=profile,
         email=email,
     )
+
+
+def is_permanent(error: TransportError) -> bool:
+    """Return whether the classifier calls this error permanent."""
+    persistence = classify(error.to_failure()).persistence.value
+    return str(persistence) == Persistence.PERMANENT
 
 
 def scope_of(error: TransportError) -> str:

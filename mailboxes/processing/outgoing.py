@@ -20,9 +20,11 @@ from django.utils import timezone
 
 from alerts.choices import Scope
 from alerts.funnel import record_success
+from alerts.models import AlertSettings
 from mailboxes.choices import Direction, EmailStatus
 from mailboxes.models import Email, Mailbox
 from mailboxes.processing.endpoints import (
+    is_permanent,
     outgoing_transport,
     report_transport_error,
     scope_of,
@@ -131,7 +133,7 @@ def outgoing_message(mailbox: Mailbox, email: Email) -> OutgoingMessage:
         raw = built.as_bytes()
     return OutgoingMessage(
         sender=sender,
-        recipients=list(email.recipients),
+        recipients=list(email.pending_recipients or email.recipients),
         raw=raw,
         message_id=email.message_id,
     )
@@ -157,17 +159,30 @@ def _whole_message_failed(
 
 
 def _record_result(mailbox: Mailbox, email: Email, result: SendResult) -> int:
-    """Write the outcome of one sent message; return 1 if anyone accepted it."""
+    """Write the outcome of one sent message; return 1 if anyone accepted it.
+
+    Recipients refused for now while others took the message are sent to
+    again, alone, until the email has had as many attempts as a transient
+    failure gets before it counts as permanent (the funnel's limit).
+    """
     with transaction.atomic():
         for error in result.refused.values():
             report_transport_error(error, mailbox=mailbox, email=email)
         if result.accepted:
-            # TODO(a per-recipient delivery state on Email): a recipient refused
-            # only for now (4xx) while others accepted is alerted, not retried.
+            later = _to_retry(email, result)
             refused = ", ".join(sorted(result.refused))
+            if later:
+                Email.objects.filter(pk=email.pk).update(
+                    status=EmailStatus.PENDING_SEND,
+                    pending_recipients=later,
+                    last_error=f"Refused for now: {', '.join(later)}"[:2000],
+                    updated_at=timezone.now(),
+                )
+                return 1
             Email.objects.filter(pk=email.pk).update(
                 status=EmailStatus.SENT,
                 sent_at=timezone.now(),
+                pending_recipients=[],
                 last_error=f"Refused: {refused}"[:2000] if refused else "",
                 updated_at=timezone.now(),
             )
@@ -181,3 +196,16 @@ def _record_result(mailbox: Mailbox, email: Email, result: SendResult) -> int:
             status=EmailStatus.PENDING_SEND, last_error=last, updated_at=timezone.now()
         )
     return 0
+
+
+def _to_retry(email: Email, result: SendResult) -> list[str]:
+    """Return the recipients to send to again: those refused for now, while
+    the email has attempts left."""
+    limit = AlertSettings.load().transient_attempts_before_permanent
+    if limit and email.attempts >= limit:
+        return []
+    return sorted(
+        recipient
+        for recipient, error in result.refused.items()
+        if not is_permanent(error)
+    )

@@ -235,6 +235,57 @@ def test_greylisted_email_waits_and_is_sent_later(smtp_server):
     assert warning.state == AlertState.RESOLVED
 
 
+def test_a_recipient_refused_for_now_is_sent_to_again_alone(smtp_server):
+    greylist = "451 4.7.1 <b@example.net>: Recipient address rejected: Greylisted"
+    server = smtp_server(SmtpReplies(rcpt={"b@example.net": greylist}))
+    profile = profile_for(outgoing_port=server.port)
+    mailbox = mailbox_for(profile, incoming_enabled=False, password="")
+    email = make_email(mailbox, recipients=["a@example.net", "b@example.net"])
+
+    assert process_mailbox(mailbox.pk).sent == 1
+    email.refresh_from_db()
+    warning = Alert.objects.get(email=email)
+    assert (email.status, email.pending_recipients) == (
+        EmailStatus.PENDING_SEND,
+        ["b@example.net"],
+    )
+    assert warning.level == Level.WARNING
+
+    server.replies.rcpt.clear()
+    server._handler.rcpt.clear()
+    process_mailbox(mailbox.pk)
+
+    email.refresh_from_db()
+    warning.refresh_from_db()
+    assert [m.recipients for m in server.messages] == [
+        ["a@example.net"],
+        ["b@example.net"],
+    ]
+    assert (email.status, email.pending_recipients, email.attempts) == (
+        EmailStatus.SENT,
+        [],
+        2,
+    )
+    assert warning.state == AlertState.RESOLVED
+
+
+def test_a_recipient_refused_for_now_is_not_retried_past_the_limit(smtp_server):
+    AlertSettings.objects.update_or_create(
+        pk=1, defaults={"transient_attempts_before_permanent": 1}
+    )
+    greylist = "451 4.7.1 <b@example.net>: Recipient address rejected: Greylisted"
+    server = smtp_server(SmtpReplies(rcpt={"b@example.net": greylist}))
+    profile = profile_for(outgoing_port=server.port)
+    mailbox = mailbox_for(profile, incoming_enabled=False, password="")
+    email = make_email(mailbox, recipients=["a@example.net", "b@example.net"])
+
+    process_mailbox(mailbox.pk)
+
+    email.refresh_from_db()
+    assert (email.status, email.pending_recipients) == (EmailStatus.SENT, [])
+    assert "b@example.net" in email.last_error
+
+
 def test_bounce_in_the_inbox_is_linked_to_the_email_it_is_about(dovecot, dovecot_user):
     profile = profile_for(incoming_port=dovecot.imap)
     mailbox = mailbox_for(profile, dovecot_user, outgoing_enabled=False)
