@@ -138,6 +138,8 @@ AXES_COOLOFF_TIME = 0.25  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Our page, in the console's layout; it never names the user name tried.
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 # Outgoing email (notifications).
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")

@@ -200,6 +200,20 @@ def test_every_url_pattern_answers_each_role_as_the_table_says(
     tally("GET of every URL pattern x 5 roles", tried, "every answer as the table")
 
 
+def test_a_refused_page_answers_with_the_consoles_own_403_page(owner):
+    client = Client()
+    client.force_login(owner)
+
+    for response in (client.get("/settings/"), client.post("/settings/", {})):
+        assert response.status_code == 403
+        assert [t.name for t in response.templates][:2] == ["403.html", "base.html"]
+        page = response.content.decode()
+        assert '<a class="brand"' in page and "Not allowed" in page
+        assert f'href="{reverse("alerts:wall")}">Back to the alerts</a>' in page
+        # The reason given in the code is for the log, not for the page.
+        assert "Only ops and admins" not in page
+
+
 def test_nobody_acts_on_the_owners_objects_by_id(
     owner, other_owner, ops_user, admin_user
 ):

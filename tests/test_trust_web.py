@@ -164,6 +164,33 @@ def test_login_attempts_are_limited(owner):
     tally("wrong passwords against one account", 6, "locked out after 5")
 
 
+def _main(response: object) -> str:
+    """Return the <main> of a page: the same for any visitor (no CSRF token)."""
+    return response.content.decode().split("<main>", 1)[1].split("</main>", 1)[0]
+
+
+@override_settings(AXES_ENABLED=True, AXES_FAILURE_LIMIT=3)
+def test_the_lockout_page_is_ours_and_does_not_tell_who_exists(owner):
+    def lock_out(username: str) -> object:
+        client = Client()
+        for n in range(3):
+            answer = client.post("/login/", {"username": username, "password": n})
+        return answer
+
+    locked = lock_out("owner")
+    nobody = lock_out("no-such-user")
+
+    assert locked.status_code == nobody.status_code == 429
+    assert "registration/locked_out.html" in [t.name for t in locked.templates]
+    page = locked.content.decode()
+    assert '<a class="brand"' in page
+    assert "Too many failed logins: after 3 wrong tries" in page
+    assert "Wait 15 minutes without trying" in page
+    assert "An administrator can unlock it sooner." in page
+    assert "owner" not in _main(locked)
+    assert _main(locked) == _main(nobody)
+
+
 # -- deploy check ----------------------------------------------------------------------
 
 
