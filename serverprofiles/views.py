@@ -46,24 +46,39 @@ def _visible_profile(request: HttpRequest, pk: int) -> ServerProfile:
     return get_object_or_404(queryset, pk=pk)
 
 
-def _status_panel(request: HttpRequest, profile: ServerProfile) -> HttpResponse:
+def _status_panel(
+    request: HttpRequest, profile: ServerProfile, since: str | None = None
+) -> HttpResponse:
     """Answer htmx with the tests and mailboxes of the profile; once no test
     is pending, also with a fresh Alerts section (swapped out of band)."""
-    context = _status_context(profile)
+    context = _status_context(profile, since)
     if not context["pending"]:
         context.update(alert_section(request, profile=profile.pk), oob_alerts=True)
     return render(request, "serverprofiles/_status.html", context)
 
 
-def _status_context(profile: ServerProfile) -> dict[str, Any]:
+def _status_context(profile: ServerProfile, since: str | None = None) -> dict[str, Any]:
+    """Return what the status panel shows; `since` is the mark of the last
+    test result seen when a connection test was asked for."""
     mailboxes = list(
         with_health(profile.mailboxes.select_related("owner")).order_by("address")
     )
+    testing = since is not None and since == _last_test_mark(profile)
+    mailboxes_pending = any(m.test_requested_at for m in mailboxes)
     return {
         "profile": profile,
         "mailboxes": mailboxes,
-        "pending": any(m.test_requested_at for m in mailboxes),
+        "testing": testing,
+        "since": since if testing else None,
+        "mailboxes_pending": mailboxes_pending,
+        "pending": testing or mailboxes_pending,
     }
+
+
+def _last_test_mark(profile: ServerProfile) -> str:
+    """Return a mark of the profile's latest test result that the next result
+    changes. It is not a clock, so the clocks of web and worker never meet."""
+    return profile.tested_at.isoformat() if profile.tested_at else "never"
 
 
 @login_required
@@ -76,25 +91,27 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 def status(request: HttpRequest, pk: int) -> HttpResponse:
     """Return the test status and mailboxes of a profile; it polls itself
-    while a test of its mailboxes is pending."""
-    return _status_panel(request, _visible_profile(request, pk))
+    while a test of its mailboxes, or one asked for `since`, is pending."""
+    profile = _visible_profile(request, pk)
+    return _status_panel(request, profile, request.GET.get("since"))
 
 
 @login_required
 @require_POST
 def test(request: HttpRequest, pk: int) -> HttpResponse:
     """Queue a test of the profile's servers, or Test & Enable of all its
-    mailboxes."""
+    mailboxes; htmx then polls until the profile's result changes."""
     managed = ServerProfile.objects.managed_by(request.user)
     profile = get_object_or_404(managed, pk=pk)
     form = ProfileTestForm(request.POST)
     if not form.is_valid():
         return HttpResponseBadRequest("The test request is not valid.")
     all_mailboxes = form.cleaned_data["all_mailboxes"]
+    since = _last_test_mark(profile)
     request_profile_test(profile, request.user, all_mailboxes=all_mailboxes)
 
     if is_htmx(request):
-        return _status_panel(request, _visible_profile(request, pk))
+        return _status_panel(request, _visible_profile(request, pk), since)
     if all_mailboxes:
         messages.info(request, "Test & Enable of every mailbox was queued.")
     else:

@@ -1,5 +1,5 @@
 """End to end in Chromium: log in per role, filter, delete all, Test & Enable,
-change a setting; screenshots of the main pages.
+a profile's connection test, change a setting; screenshots of the main pages.
 
 Playwright's sync API runs an event loop in this thread, so Django must be
 told that its database calls from here are fine.
@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from django.utils import timezone
 from alerts.choices import AlertState, Level, Persistence, Scope
 from alerts.models import Alert, AlertSettings
 from alerts.tests.test_wall_helpers import make_alert
+from mailboxes import tasks
 from mailboxes.choices import EmailStatus, ProcessingState
 from serverprofiles.choices import TestStatus as Tested
 from tests.factories import make_email, make_mailbox, make_profile, make_user
@@ -250,6 +252,39 @@ def test_owner_runs_test_and_enable_on_a_mailbox(page, live_server) -> None:
     assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", outgoing.inner_text())
     assert status.get_attribute("hx-trigger") is None
     shoot(page, "mailbox-tested.png")
+
+
+def test_owner_sees_a_profile_test_in_progress_then_its_result(
+    page, live_server, monkeypatch
+) -> None:
+    owner = make_user("owner")
+    relay = seed(owner)["relay"]
+    run_profile_test = tasks.test_profile_task
+    queued: list[tuple[Any, ...]] = []
+    # No worker takes the test until this test runs it, so the wait shows.
+    monkeypatch.setattr(
+        tasks, "test_profile_task", SimpleNamespace(delay=lambda *a: queued.append(a))
+    )
+    log_in(page, live_server, owner)
+
+    page.goto(f"{live_server.url}/profiles/{relay.pk}/")
+    with page.expect_response(re.compile(r"/test/$")) as answer:
+        page.click("button:has-text('Test connection')")
+    assert answer.value.status == 200
+    status = page.locator("#profile-status")
+    status.locator(".progress", has_text="Testing the connection").wait_for()
+    assert status.locator("button:has-text('Test connection')").is_disabled()
+    shoot(page, "profile-testing.png")
+
+    [args] = queued
+    run_profile_test(*args)
+    # The next poll brings the result: port 9 refuses, so both fail.
+    incoming = status.locator("dd", has=page.locator(".test-failure")).first
+    incoming.wait_for()
+    assert status.locator(".progress").count() == 0
+    assert status.get_attribute("hx-trigger") is None
+    assert status.locator("button:has-text('Test connection')").is_enabled()
+    shoot(page, "profile-tested.png")
 
 
 def test_admin_opens_the_dashboard(page, live_server) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
+from django.utils import timezone
 
 from alerts.choices import Scope
 from alerts.tests.test_wall_helpers import make_alert
@@ -94,3 +98,73 @@ def test_test_connection_leaves_the_mailboxes_alone(owner) -> None:
     assert response.status_code == 302
     box.refresh_from_db()
     assert box.test_requested_at is None
+
+
+def test_without_javascript_test_connection_redirects_with_a_message(owner) -> None:
+    profile = make_profile(owner)
+    client = logged_in(owner)
+    page = client.get(f"/profiles/{profile.pk}/").content.decode()
+    action = f'method="post" action="/profiles/{profile.pk}/test/"'
+
+    response = client.post(f"/profiles/{profile.pk}/test/", follow=True)
+
+    assert action in page
+    assert response.redirect_chain == [(f"/profiles/{profile.pk}/", 302)]
+    assert "The connection test was queued." in response.content.decode()
+
+
+def test_htmx_test_connection_shows_testing_until_the_result_comes(
+    owner, django_capture_on_commit_callbacks
+) -> None:
+    # Port 9 on this machine does not answer: the test fails at once.
+    profile = make_profile(
+        owner,
+        incoming_port=9,
+        outgoing_port=9,
+        timeout_seconds=3,
+        incoming_test=Tested.SUCCESS,
+        tested_at=timezone.now() - timedelta(days=1),
+    )
+    client = logged_in(owner)
+
+    with django_capture_on_commit_callbacks() as worker:
+        asked = client.post(f"/profiles/{profile.pk}/test/", HTTP_HX_REQUEST="true")
+    html = asked.content.decode()
+    poll = re.search(r'hx-get="([^"]+)" hx-trigger="every 2s"', html)[1]
+    waiting = client.get(poll, HTTP_HX_REQUEST="true").content.decode()
+    [run_the_test] = worker
+    run_the_test()
+    done = client.get(poll, HTTP_HX_REQUEST="true").content.decode()
+
+    assert html.startswith('<div id="profile-status"')
+    assert poll.startswith(f"/profiles/{profile.pk}/status/?since=")
+    for panel in (html, waiting):
+        assert "Testing the connection to its servers" in panel
+        assert 'class="secondary" disabled>Test connection' in panel
+        assert "alerts-section" not in panel
+    assert "Testing the connection" not in done and "hx-trigger" not in done
+    incoming = '<dt>Incoming server</dt><dd><span class="test test-failure">'
+    assert incoming in done
+    assert 'id="alerts-section" hx-swap-oob="true"' in done
+
+
+def test_a_profile_never_tested_is_awaited_too(owner) -> None:
+    profile = make_profile(owner)
+
+    asked = logged_in(owner).post(
+        f"/profiles/{profile.pk}/test/", HTTP_HX_REQUEST="true"
+    )
+
+    url = f"/profiles/{profile.pk}/status/?since=never"
+    assert f'hx-get="{url}" hx-trigger="every 2s"' in asked.content.decode()
+
+
+def test_a_status_poll_with_a_stale_or_made_up_mark_stops_polling(owner) -> None:
+    profile = make_profile(owner, tested_at=timezone.now())
+    client = logged_in(owner)
+
+    for mark in ("never", "<b>made-up</b>"):
+        status = client.get(f"/profiles/{profile.pk}/status/", {"since": mark})
+        html = status.content.decode()
+        assert "hx-trigger" not in html and "Testing the connection" not in html
+        assert "made-up" not in html
