@@ -214,6 +214,18 @@ def test_a_refused_page_answers_with_the_consoles_own_403_page(owner):
         assert "Only ops and admins" not in page
 
 
+def test_a_form_without_its_csrf_token_answers_with_the_consoles_page(owner):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+
+    response = client.post(reverse("alerts:settings"), {})
+
+    assert response.status_code == 403
+    assert [t.name for t in response.templates][:2] == ["403_csrf.html", "base.html"]
+    page = response.content.decode()
+    assert '<a class="brand"' in page and "Nothing was changed" in page
+
+
 def test_nobody_acts_on_the_owners_objects_by_id(
     owner, other_owner, ops_user, admin_user
 ):
