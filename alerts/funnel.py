@@ -822,14 +822,20 @@ def record_success(
     resolution: str = "Succeeded again",
     user: User | None = None,
     reset_streak: bool = True,
+    transient_only: bool = False,
 ) -> int:
     """Note that something works again: reset its failure streak and resolve
-    the alerts it fixes. Return how many alerts were resolved."""
+    the alerts it fixes (with transient_only, an email's transient ones: a
+    recipient refused for good stays alerted). Return how many alerts were
+    resolved."""
     now = timezone.now()
     alerts = Alert.objects.active().filter(kind=AlertKind.FAILURE)
     resolved = 0
     if email is not None:
-        resolved += _resolve(alerts.filter(email=email), user, resolution)
+        of_email = alerts.filter(email=email)
+        if transient_only:
+            of_email = of_email.filter(persistence=Persistence.TRANSIENT)
+        resolved += _resolve(of_email, user, resolution)
     if mailbox is not None:
         Mailbox.objects.filter(pk=mailbox.pk).update(last_success_at=now)
         if reset_streak:

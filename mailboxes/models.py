@@ -177,6 +177,9 @@ class Email(models.Model):
     # Recipients the next attempt sends to, when a server took the message
     # for some and refused it for now to these; empty means all.
     pending_recipients = models.JSONField(default=list, blank=True)
+    # Recipients a server refused for good (or past the retry limit) while
+    # others took the message.
+    refused_recipients = models.JSONField(default=list, blank=True)
     subject = models.CharField(max_length=998, blank=True)
     raw = models.BinaryField(blank=True, default=b"")
     remote_uid = models.CharField(max_length=200, blank=True)

@@ -15,4 +15,9 @@ class Migration(migrations.Migration):
             name='pending_recipients',
             field=models.JSONField(blank=True, default=list),
         ),
+        migrations.AddField(
+            model_name='email',
+            name='refused_recipients',
+            field=models.JSONField(blank=True, default=list),
+        ),
     ]

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-from django.db import DatabaseError, connections, transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -30,6 +30,8 @@ logger = logging.getLogger(__name__)
 LEASE_TIMEOUTS = 4
 LEASE_MARGIN_SECONDS = 10
 BEATS_PER_LEASE = 3
+# A run still going after this many beats (ten leases) is taken for stuck.
+MAX_BEATS = 10 * BEATS_PER_LEASE
 
 
 class LostClaim(Exception):
@@ -107,25 +109,46 @@ def heartbeat(
     mailbox_id: int, worker: str, every: float | None = None
 ) -> Iterator[None]:
     """Renew this worker's claim from a background thread while the body
-    runs, every third of a lease unless told otherwise.
+    runs, every third of a lease unless told otherwise, for at most
+    MAX_BEATS beats: a run stuck for good lets its claim lapse, as a dead
+    worker's does.
 
     The beat only extends the lease: when the claim is no longer ours it
-    stops, and the run finds out at its own next renew (LostClaim).
+    stops, and the run finds out at its own next renew (LostClaim). Inside
+    a transaction the claim's row is the caller's to renew, so no thread
+    runs.
     """
+    if connection.in_atomic_block:
+        yield
+        return
     stop = threading.Event()
 
     def beat() -> None:
+        mailbox = None
+        interval = every or LEASE_MARGIN_SECONDS
         try:
-            mailbox = Mailbox.objects.select_related("profile").get(pk=mailbox_id)
-            interval = every or lease_for(mailbox.profile).total_seconds() / (
-                BEATS_PER_LEASE
-            )
-            while not stop.wait(interval):
-                renew(mailbox, worker)
+            for _ in range(MAX_BEATS):
+                if stop.wait(interval):
+                    return
+                try:
+                    if mailbox is None:
+                        mailbox = Mailbox.objects.select_related("profile").get(
+                            pk=mailbox_id
+                        )
+                        lease = lease_for(mailbox.profile).total_seconds()
+                        interval = every or lease / BEATS_PER_LEASE
+                    renew(mailbox, worker)
+                except DatabaseError:
+                    # A restarted or busy database: try again at the next beat.
+                    logger.warning(
+                        "could not renew the claim of mailbox %s", mailbox_id
+                    )
+                    connections.close_all()
+            logger.warning("the run of mailbox %s outlasted its heartbeat", mailbox_id)
         except (LostClaim, Mailbox.DoesNotExist):
             return
-        except DatabaseError:
-            logger.warning("the claim heartbeat of mailbox %s stopped", mailbox_id)
+        except Exception:
+            logger.exception("the claim heartbeat of mailbox %s failed", mailbox_id)
         finally:
             # This thread's own connection, not the run's.
             connections.close_all()
@@ -136,4 +159,6 @@ def heartbeat(
         yield
     finally:
         stop.set()
-        thread.join()
+        # A beat waits at most for its own statement; a late renew cannot
+        # bring back a claim, as release() clears this run's token.
+        thread.join(timeout=LEASE_MARGIN_SECONDS)

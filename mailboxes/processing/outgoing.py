@@ -163,39 +163,45 @@ def _record_result(mailbox: Mailbox, email: Email, result: SendResult) -> int:
 
     Recipients refused for now while others took the message are sent to
     again, alone, until the email has had as many attempts as a transient
-    failure gets before it counts as permanent (the funnel's limit).
+    failure gets before it counts as permanent (the funnel's limit). An email
+    that reached anyone ends sent, naming whom it never reached.
     """
     with transaction.atomic():
         for error in result.refused.values():
             report_transport_error(error, mailbox=mailbox, email=email)
-        if result.accepted:
-            later = _to_retry(email, result)
-            refused = ", ".join(sorted(result.refused))
-            if later:
-                Email.objects.filter(pk=email.pk).update(
-                    status=EmailStatus.PENDING_SEND,
-                    pending_recipients=later,
-                    last_error=f"Refused for now: {', '.join(later)}"[:2000],
-                    updated_at=timezone.now(),
-                )
-                return 1
-            Email.objects.filter(pk=email.pk).update(
-                status=EmailStatus.SENT,
-                sent_at=timezone.now(),
-                pending_recipients=[],
-                last_error=f"Refused: {refused}"[:2000] if refused else "",
+        if not (result.accepted or email.pending_recipients):
+            # Nobody has it: a permanent refusal made the funnel mark the email
+            # failed; a transient one leaves it to be sent again.
+            last = "; ".join(str(e) for e in result.refused.values())[:2000]
+            Email.objects.filter(pk=email.pk, status=EmailStatus.SENDING).update(
+                status=EmailStatus.PENDING_SEND,
+                last_error=last,
                 updated_at=timezone.now(),
             )
-            if not result.refused:
-                record_success(email=email, resolution="Sent")
-            return 1
-        # Every recipient refused: a permanent refusal made the funnel mark the
-        # email failed; a transient one leaves it to be sent again.
-        last = "; ".join(str(e) for e in result.refused.values())[:2000]
-        Email.objects.filter(pk=email.pk, status=EmailStatus.SENDING).update(
-            status=EmailStatus.PENDING_SEND, last_error=last, updated_at=timezone.now()
-        )
-    return 0
+            return 0
+
+        later = _to_retry(email, result)
+        refused = sorted({*email.refused_recipients, *result.refused} - {*later})
+        done = {
+            "sent_at": email.sent_at or timezone.now(),
+            "refused_recipients": refused,
+            "pending_recipients": later,
+            "last_error": _refusals(refused, later),
+            "updated_at": timezone.now(),
+        }
+        status = EmailStatus.PENDING_SEND if later else EmailStatus.SENT
+        Email.objects.filter(pk=email.pk).update(status=status, **done)
+        if not later:
+            # A refusal for good stays alerted; trouble that passed does not.
+            record_success(email=email, resolution="Sent", transient_only=bool(refused))
+    return int(bool(result.accepted))
+
+
+def _refusals(refused: list[str], later: list[str]) -> str:
+    parts = [f"Refused: {', '.join(refused)}"] if refused else []
+    if later:
+        parts.append(f"refused for now: {', '.join(later)}")
+    return "; ".join(parts)[:2000]
 
 
 def _to_retry(email: Email, result: SendResult) -> list[str]:

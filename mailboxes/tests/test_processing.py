@@ -271,7 +271,7 @@ def test_a_recipient_refused_for_now_is_sent_to_again_alone(smtp_server):
 
 def test_a_recipient_refused_for_now_is_not_retried_past_the_limit(smtp_server):
     AlertSettings.objects.update_or_create(
-        pk=1, defaults={"transient_attempts_before_permanent": 1}
+        pk=1, defaults={"transient_attempts_before_permanent": 2}
     )
     greylist = "451 4.7.1 <b@example.net>: Recipient address rejected: Greylisted"
     server = smtp_server(SmtpReplies(rcpt={"b@example.net": greylist}))
@@ -280,10 +280,52 @@ def test_a_recipient_refused_for_now_is_not_retried_past_the_limit(smtp_server):
     email = make_email(mailbox, recipients=["a@example.net", "b@example.net"])
 
     process_mailbox(mailbox.pk)
+    process_mailbox(mailbox.pk)
 
     email.refresh_from_db()
-    assert (email.status, email.pending_recipients) == (EmailStatus.SENT, [])
-    assert "b@example.net" in email.last_error
+    # a has it, so the email is sent; b is named as never reached.
+    assert (email.status, email.pending_recipients, email.attempts) == (
+        EmailStatus.SENT,
+        [],
+        2,
+    )
+    assert email.refused_recipients == ["b@example.net"] and email.sent_at
+    assert email.last_error == "Refused: b@example.net"
+    assert [m.recipients for m in server.messages] == [["a@example.net"]]
+
+
+def test_a_retry_keeps_the_recipient_refused_for_good_alerted(smtp_server):
+    greylist = "451 4.7.1 <b@example.net>: Recipient address rejected: Greylisted"
+    server = smtp_server(
+        SmtpReplies(rcpt={"b@example.net": greylist, "c@example.net": UNKNOWN})
+    )
+    profile = profile_for(outgoing_port=server.port)
+    mailbox = mailbox_for(profile, incoming_enabled=False, password="")
+    recipients = ["a@example.net", "b@example.net", "c@example.net"]
+    email = make_email(mailbox, recipients=recipients)
+
+    process_mailbox(mailbox.pk)
+    email.refresh_from_db()
+    assert email.last_error == (
+        "Refused: c@example.net; refused for now: b@example.net"
+    )
+
+    server.replies.rcpt.pop("b@example.net")
+    server._handler.rcpt.pop("b@example.net")
+    process_mailbox(mailbox.pk)
+
+    email.refresh_from_db()
+    assert (email.status, email.refused_recipients, email.last_error) == (
+        EmailStatus.SENT,
+        ["c@example.net"],
+        "Refused: c@example.net",
+    )
+    assert [m.recipients for m in server.messages][-1] == ["b@example.net"]
+    alerts = Alert.objects.filter(email=email)
+    assert {(a.reason, a.state) for a in alerts} == {
+        ("user_unknown", AlertState.ACTIVE),
+        (alerts.get(level=Level.WARNING).reason, AlertState.RESOLVED),
+    }
 
 
 def test_bounce_in_the_inbox_is_linked_to_the_email_it_is_about(dovecot, dovecot_user):
