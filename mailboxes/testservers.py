@@ -9,6 +9,7 @@ endless-line or fixed-greeting servers), ``closed_port`` and
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import ipaddress
 import logging
@@ -306,6 +307,8 @@ class SmtpReplies:
     mail_from: str | None = None
     rcpt: dict[str, str] = field(default_factory=dict)
     data: str | None = None
+    # Seconds the server takes over each message before it answers DATA.
+    data_delay: float = 0.0
 
 
 class _ScriptedHandler:
@@ -360,6 +363,8 @@ class _ScriptedHandler:
     async def handle_DATA(
         self, server: SMTP, session: Session, envelope: Envelope
     ) -> str:
+        if self.replies.data_delay:
+            await asyncio.sleep(self.replies.data_delay)
         if self.replies.data:
             return self.replies.data
         content = envelope.original_content or b""

@@ -233,3 +233,38 @@ def test_the_heartbeat_never_renews_a_claim_another_worker_took():
 
     mailbox.refresh_from_db()
     assert (mailbox.claimed_by, mailbox.claimed_until) == ("second-worker", mine)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_run_slower_than_its_lease_keeps_its_claim(smtp_server, monkeypatch):
+    import threading
+
+    from django.db import connections
+
+    from mailboxes.processing import claims
+    from mailboxes.testservers import SmtpReplies
+
+    # A one-second lease, and a server that takes three seconds over DATA.
+    monkeypatch.setattr(claims, "LEASE_TIMEOUTS", 0)
+    monkeypatch.setattr(claims, "LEASE_MARGIN_SECONDS", 1)
+    server = smtp_server(SmtpReplies(data_delay=3.0))
+    profile = profile_for(outgoing_port=server.port, timeout_seconds=10)
+    mailbox = mailbox_for(profile, incoming_enabled=False, password="")
+    make_email(mailbox, recipients=["a@example.net"])
+    runs = []
+
+    def worker() -> None:
+        try:
+            runs.append(process_mailbox(mailbox.pk))
+        finally:
+            connections.close_all()
+
+    run = threading.Thread(target=worker)
+
+    run.start()
+    time.sleep(2.0)
+    taken_over = claim(mailbox.pk, "second-worker")
+    run.join(timeout=30)
+
+    assert not taken_over
+    assert runs[0].outcome == Outcome.DONE and runs[0].sent == 1
