@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -80,6 +82,15 @@ class Mailbox(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("mailboxes:detail", args=[self.pk])
+
+    def test_overdue(self) -> bool:
+        """Return whether a requested Test & Enable has waited longer than a
+        worker would take to run it (two tries of both connections, and
+        time to pick it up): most likely no worker is running."""
+        if self.test_requested_at is None:
+            return False
+        patience = timedelta(seconds=4 * self.profile.timeout_seconds + 30)
+        return timezone.now() - self.test_requested_at > patience
 
     @property
     def is_suspended(self) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
@@ -133,6 +135,22 @@ def test_test_and_enable_marks_the_mailbox_and_the_page_polls(owner) -> None:
     status = client.get(f"/mailboxes/{box.pk}/status/").content.decode()
     assert 'hx-trigger="every 2s"' in status
     assert "waiting for the result" in status
+
+
+def test_a_test_no_worker_ran_says_so_while_it_waits(owner) -> None:
+    box = make_mailbox(owner)
+    client = logged_in(owner)
+    client.post(f"/mailboxes/{box.pk}/test/")
+    status_url = f"/mailboxes/{box.pk}/status/"
+    assert "No worker has run it yet" not in client.get(status_url).content.decode()
+
+    # Longer ago than both connections, tried twice, and a pick-up take.
+    long_ago = timezone.now() - timedelta(seconds=4 * box.profile.timeout_seconds + 31)
+    Mailbox.objects.filter(pk=box.pk).update(test_requested_at=long_ago)
+
+    status = client.get(status_url).content.decode()
+    assert "No worker has run it yet" in status
+    assert 'hx-trigger="every 2s"' in status
 
 
 def test_the_status_panel_stops_polling_when_the_test_is_done(owner) -> None:
