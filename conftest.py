@@ -7,7 +7,7 @@ import importlib.util
 import pytest
 from django.conf import settings
 
-pytest_plugins = ["tests.fixtures_users"]
+pytest_plugins = ["tests.fixtures_users", "tests.celery_worker"]
 if importlib.util.find_spec("tests.fixtures_mail") is not None:
     pytest_plugins.append("tests.fixtures_mail")
 

@@ -1,5 +1,6 @@
 """Real Celery workers for the tests, and a way to send this process's tasks
-through a real broker.
+through a real broker (or to one that is down: the broker_down fixture,
+loaded from the root conftest).
 
 A worker is a separate process (``celery -A alertcenter worker --pool solo``),
 so tasks really travel through the broker and run with their own database
@@ -21,12 +22,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from django.conf import settings
 from django.db import connection
 
 from alertcenter.celery import app as celery_app
 
 ROOT = Path(__file__).resolve().parent.parent
+# A port where no broker listens.
+DEAD_BROKER = "redis://127.0.0.1:1/0"
 _names = itertools.count(1)
 
 
@@ -134,6 +138,13 @@ def celery_on(broker_url: str) -> Iterator[None]:
     finally:
         _forget_connections()
         conf.task_always_eager, conf.broker_url, conf.broker_transport_options = saved
+
+
+@pytest.fixture
+def broker_down() -> Iterator[None]:
+    """Send this process's tasks to a broker that does not answer."""
+    with celery_on(DEAD_BROKER):
+        yield
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from alertcenter.celery import app as celery_app
@@ -20,20 +19,6 @@ from tests.test_api_support import (
 )
 
 URL = "/api/v1/failures"
-
-
-@pytest.fixture
-def broker_down():
-    """Point the Celery app at a port where no broker listens, not eager."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager, conf.broker_transport_options
-    conf.broker_url = "redis://127.0.0.1:1/0"
-    conf.broker_transport_options = {}
-    conf.task_always_eager = False
-    celery_app.amqp._producer_pool = None
-    yield
-    conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
-    celery_app.amqp._producer_pool = None
 
 
 def test_accepted_while_the_broker_is_down_then_swept_once(

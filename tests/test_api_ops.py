@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
 from alertcenter.api.metrics import observe_processing_run
-from alertcenter.celery import app as celery_app
 from alerts.choices import Level
 from alerts.models import Alert
 from tests.factories import make_mailbox
@@ -25,20 +23,6 @@ def test_healthz_answers_ok_without_login(db):
         "status": "ok",
         "checks": {"database": "ok", "broker": "ok"},
     }
-
-
-@pytest.fixture
-def broker_down():
-    """Point the Celery app at a port where no broker listens."""
-    conf = celery_app.conf
-    saved = conf.broker_url, conf.task_always_eager, conf.broker_transport_options
-    conf.broker_url = "redis://127.0.0.1:1/0"
-    conf.broker_transport_options = {}
-    conf.task_always_eager = False
-    celery_app.amqp._producer_pool = None
-    yield
-    conf.broker_url, conf.task_always_eager, conf.broker_transport_options = saved
-    celery_app.amqp._producer_pool = None
 
 
 def test_healthz_is_503_when_the_broker_is_down(db, broker_down):
