@@ -12,8 +12,9 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -74,36 +75,43 @@ def dovecot_user(dovecot: DovecotServer) -> tuple[str, str]:
     return name, password
 
 
+_Server = TypeVar("_Server", SmtpServer, RawServer)
+
+
+@contextmanager
+def _stopped_at_the_end(
+    start: Callable[..., _Server],
+) -> Iterator[Callable[..., _Server]]:
+    """Wrap a server starter so that every server it started stops at the
+    end of the block."""
+    started: list[_Server] = []
+
+    def start_and_remember(*args: Any, **kwargs: Any) -> _Server:
+        server = start(*args, **kwargs)
+        started.append(server)
+        return server
+
+    try:
+        yield start_and_remember
+    finally:
+        for server in started:
+            server.stop()
+
+
 @pytest.fixture
 def smtp_server() -> Iterator[Callable[..., SmtpServer]]:
     """Return a starter of scripted SMTP servers (start_smtp_server's
     arguments); every server it started stops at teardown."""
-    started: list[SmtpServer] = []
-
-    def start(*args: Any, **kwargs: Any) -> SmtpServer:
-        server = start_smtp_server(*args, **kwargs)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    with _stopped_at_the_end(start_smtp_server) as start:
+        yield start
 
 
 @pytest.fixture
 def raw_server() -> Iterator[Callable[..., RawServer]]:
     """Return a starter of misbehaving servers ("silent", "endless",
     "greeting"); every server it started stops at teardown."""
-    started: list[RawServer] = []
-
-    def start(*args: Any, **kwargs: Any) -> RawServer:
-        server = start_raw_server(*args, **kwargs)
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
+    with _stopped_at_the_end(start_raw_server) as start:
+        yield start
 
 
 @pytest.fixture
