@@ -25,15 +25,13 @@ def incoming_endpoint(
     profile: ServerProfile, username: str = "", password: str = ""
 ) -> ServerEndpoint:
     """Return the endpoint of the profile's incoming server."""
-    return ServerEndpoint(
-        host=profile.incoming_host,
-        port=profile.incoming_port,
-        security=profile.incoming_security,  # type: ignore[arg-type]
-        username=username,
-        password=password,
-        timeout=float(profile.timeout_seconds or 30),
-        verify_certificates=profile.verify_certificates,
-        ca_file=profile.ca_file or None,
+    return _endpoint(
+        profile,
+        profile.incoming_host,
+        profile.incoming_port,
+        profile.incoming_security,
+        username,
+        password,
     )
 
 
@@ -41,11 +39,31 @@ def outgoing_endpoint(
     profile: ServerProfile, username: str = "", password: str = ""
 ) -> ServerEndpoint:
     """Return the endpoint of the profile's SMTP server; AUTH only with a password."""
+    return _endpoint(
+        profile,
+        profile.outgoing_host,
+        profile.outgoing_port,
+        profile.outgoing_security,
+        username if password else "",
+        password,
+    )
+
+
+def _endpoint(
+    profile: ServerProfile,
+    host: str,
+    port: int,
+    security: str,
+    username: str,
+    password: str,
+) -> ServerEndpoint:
+    """Return an endpoint of one of the profile's servers, with the settings
+    its servers share (timeout, certificate checks)."""
     return ServerEndpoint(
-        host=profile.outgoing_host,
-        port=profile.outgoing_port,
-        security=profile.outgoing_security,  # type: ignore[arg-type]
-        username=username if password else "",
+        host=host,
+        port=port,
+        security=security,  # type: ignore[arg-type]
+        username=username,
         password=password,
         timeout=float(profile.timeout_seconds or 30),
         verify_certificates=profile.verify_certificates,
