@@ -549,11 +549,7 @@ def _facts_key(facts: Facts) -> tuple[Any, ...] | None:
         id(rule),
         tuple(facts.extra.items()) if facts.extra else (),
     )
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    return _hashable(key)
 
 
 def _shared_decision(facts: Facts) -> Classification:
@@ -878,6 +874,16 @@ def _explain(
     return sentence[0].upper() + sentence[1:]
 
 
+def _hashable(key: tuple[Any, ...]) -> tuple[Any, ...] | None:
+    """Return the key if it can key a dict (a caller may pass odd values),
+    else None."""
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
 _CACHE: dict[tuple[Any, ...], Classification] = {}
 _CACHE_SIZE = 1024
 
@@ -894,11 +900,7 @@ def _cache_key(failure: Failure) -> tuple[Any, ...] | None:
         getattr(failure, "status", None),
         getattr(failure, "exception", None),
     )
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
+    return _hashable(key)
 
 
 def _copy(decision: Classification) -> Classification:
