@@ -207,11 +207,12 @@ def _refusals(refused: list[str], later: list[str]) -> str:
 def _to_retry(email: Email, result: SendResult) -> list[str]:
     """Return the recipients to send to again: those refused for now, while
     the email has attempts left."""
-    limit = AlertSettings.load().transient_attempts_before_permanent
-    if limit and email.attempts >= limit:
-        return []
-    return sorted(
+    for_now = sorted(
         recipient
         for recipient, error in result.refused.items()
         if not is_permanent(error)
     )
+    if not for_now:
+        return []
+    limit = AlertSettings.load().transient_attempts_before_permanent
+    return [] if limit and email.attempts >= limit else for_now
