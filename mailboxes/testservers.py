@@ -22,7 +22,6 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -740,12 +739,3 @@ def start_dovecot(
     server = DovecotServer(folder, users, certificates)
     server.start()
     return server
-
-
-def run_until_interrupted(stop: Callable[[], None]) -> None:
-    """Block until Ctrl-C, then call ``stop`` (for scripts and the demo)."""
-    try:
-        while True:
-            time.sleep(3600)
-    except KeyboardInterrupt:
-        stop()
